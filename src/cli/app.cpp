@@ -1,0 +1,148 @@
+#include "cli/app.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include "core/interrupt.hpp"
+#include "core/text.hpp"
+#include "io/output.hpp"
+#include "render/publish.hpp"
+#include "steps/registry.hpp"
+
+namespace cli {
+namespace {
+
+// Maps a step's option declarations onto a CLI11 subcommand.
+class Cli11Sink final : public steps::OptionSink {
+public:
+  explicit Cli11Sink(CLI::App& app) : m_app(app) {}
+  void value(const std::string& flags, std::string& target, const std::string& help, bool required) override {
+    m_app.add_option(flags, target, help)->required(required);
+  }
+  void values(const std::string& flags, std::vector<std::string>& target, const std::string& help,
+              bool required) override {
+    m_app.add_option(flags, target, help)->required(required)->take_all()->allow_extra_args(false);
+  }
+  void flag(const std::string& flags, bool& target, const std::string& help) override {
+    m_app.add_flag(flags, target, help);
+  }
+
+private:
+  CLI::App& m_app;
+};
+
+// Options every step has: artifacts, CI context overrides, secrets, colour.
+struct CommonOptions {
+  render::PublishOptions publish;
+  std::string color = "auto";
+  ci::Overrides overrides;
+  std::vector<std::string> secret_env;
+};
+
+void add_common(CLI::App& app, CommonOptions& o) {
+  app.add_option("--json", o.publish.json_path, "Write the result as JSON (docs/outputs.md) to FILE")->group("Outputs");
+  app.add_option("--junit", o.publish.junit_path, "Write the step's rules as JUnit XML to FILE")->group("Outputs");
+  app.add_option("--markdown", o.publish.markdown_path, "Write a Markdown summary to FILE")->group("Outputs");
+  app.add_option("--dotenv", o.publish.dotenv_path, "Write SHIPGATE_* outputs as a GitLab dotenv file")->group("Outputs");
+  app.add_flag("-q,--quiet", o.publish.quiet, "Print only the verdict line")->group("Outputs");
+  app.add_option("--color", o.color, "Colour: auto (default), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))->group("Outputs");
+  app.add_option("--ci", o.overrides.provider, "CI system: auto (default), github, gitlab, jenkins, none")
+      ->check(CLI::IsMember({"auto", "github", "gitlab", "jenkins", "none"}))->group("CI context");
+  app.add_option("--commit", o.overrides.commit, "Commit being released (default: from the CI)")->group("CI context");
+  app.add_option("--branch", o.overrides.branch, "Branch (default: from the CI)")->group("CI context");
+  app.add_option("--pipeline-url", o.overrides.pipeline_url, "Pipeline URL (default: from the CI)")->group("CI context");
+  app.add_option("--job-url", o.overrides.job_url, "Job URL (default: from the CI)")->group("CI context");
+  app.add_option("--user", o.overrides.user, "User who triggered the run (default: from the CI)")->group("CI context");
+  app.add_option("--environment", o.overrides.environment, "Target environment: dev, test, staging, prod")->group("CI context");
+  app.add_option("--secret-env", o.secret_env, "Name of an environment variable whose value is masked in all output; repeatable")
+      ->group("Secrets");
+}
+
+render::ColorMode color_mode(const std::string& text) {
+  if (text == "always") return render::ColorMode::always;
+  if (text == "never") return render::ColorMode::never;
+  return render::ColorMode::auto_detect;
+}
+
+std::vector<std::string> step_names(const std::vector<std::unique_ptr<steps::Step>>& all) {
+  std::vector<std::string> names;
+  for (const auto& step : all) names.push_back(step->name());
+  return names;
+}
+
+// "shipgate gate-on-tst-report" gets a suggestion instead of CLI11's generic message.
+bool unknown_step(const Process& process, const std::vector<std::string>& names, std::string& message) {
+  if (process.args.empty()) return false;
+  const std::string& word = process.args.front();
+  if (word.empty() || word[0] == '-' || std::find(names.begin(), names.end(), word) != names.end()) return false;
+  message = "shipgate: unknown step '" + word + "'";
+  const std::string guess = core::closest_match(word, names);
+  if (!guess.empty()) message += "; did you mean '" + guess + "'?";
+  message += "\nRun 'shipgate --help' to list the steps.\n";
+  return true;
+}
+
+int report_error(const core::Error& error, io::Output& output) {
+  output.err("shipgate: error: " + error.describe() + "\n");
+  output.flush();
+  return core::to_int(core::exit_code_for(error.kind));
+}
+
+int run_step(steps::Step& step, const CommonOptions& common, const Process& process) {
+  const ci::CiContext context = ci::read_context(process.env, process.terminal, common.overrides);
+  io::Output output(io::Redactor::from_environment(process.env, common.secret_env), process.out, process.err);
+  const core::SystemTime started = std::chrono::system_clock::now();
+  auto result = step.run({context, output, started});
+  if (!result) return report_error(result.error(), output);
+  result->started_at = started;
+  result->finished_at = std::chrono::system_clock::now();
+  render::PublishOptions publish = common.publish;
+  publish.color = color_mode(common.color);
+  const auto errors = render::publish(*result, context, publish, output);
+  int exit_code = core::to_int(result->exit_code);
+  for (const auto& error : errors) output.err("shipgate: error: " + error.describe() + "\n");
+  if (!errors.empty() && exit_code == 0) exit_code = core::to_int(core::ExitCode::runtime);
+  output.flush();
+  if (core::interrupted()) return core::to_int(core::ExitCode::interrupted);
+  return exit_code;
+}
+
+} // namespace
+
+int run(const Process& process) {
+  auto all = steps::make_steps();
+  const auto names = step_names(all);
+  std::string message;
+  if (unknown_step(process, names, message)) {
+    std::fputs(message.c_str(), process.err);
+    return core::to_int(core::ExitCode::usage);
+  }
+  CLI::App app{"shipgate — release gates, deployments and sign-off for CI pipelines", "shipgate"};
+  app.set_version_flag("--version", std::string("shipgate ") + SHIPGATE_VERSION);
+  app.require_subcommand(1);
+  app.footer("Exit codes: 0 success, 1 negative verdict, 2 usage/invalid input/inconclusive, 3 runtime failure,\n"
+             "4 blocked by policy, 5 rollback failed, 130 interrupted (docs/exit-codes.md).\n"
+             "Run 'shipgate STEP --help' for a step's options.");
+  std::vector<CommonOptions> common(all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    CLI::App* sub = app.add_subcommand(all[i]->name(), all[i]->summary());
+    Cli11Sink sink(*sub);
+    all[i]->register_options(sink);
+    add_common(*sub, common[i]);
+  }
+  std::vector<std::string> reversed(process.args.rbegin(), process.args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& error) {
+    std::ostringstream out, err;
+    const int code = app.exit(error, out, err);
+    std::fputs(out.str().c_str(), process.out);
+    std::fputs(err.str().c_str(), process.err);
+    return code == 0 ? 0 : core::to_int(core::ExitCode::usage);
+  }
+  for (std::size_t i = 0; i < all.size(); ++i)
+    if (app.got_subcommand(all[i]->name())) return run_step(*all[i], common[i], process);
+  return core::to_int(core::ExitCode::usage);
+}
+
+} // namespace cli

@@ -1,0 +1,76 @@
+#include "core/time.hpp"
+
+#include <cstdio>
+#include <ctime>
+
+namespace core {
+namespace {
+
+std::optional<SystemTime> from_fields(int year, int month, int day, int hour, int minute, int second,
+                                      long offset_seconds) {
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+    return std::nullopt;
+  std::tm fields{};
+  fields.tm_year = year - 1900;
+  fields.tm_mon = month - 1;
+  fields.tm_mday = day;
+  fields.tm_hour = hour;
+  fields.tm_min = minute;
+  fields.tm_sec = second;
+  const std::time_t epoch = timegm(&fields);
+  return std::chrono::system_clock::from_time_t(epoch - offset_seconds);
+}
+
+} // namespace
+
+std::optional<SystemTime> parse_time(std::string_view text) {
+  const std::string value(text);
+  if (!value.empty() && value[0] == '@') {
+    char* end = nullptr;
+    const long long seconds = std::strtoll(value.c_str() + 1, &end, 10);
+    if (end == value.c_str() + 1 || *end != '\0') return std::nullopt;
+    return std::chrono::system_clock::from_time_t(static_cast<std::time_t>(seconds));
+  }
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, consumed = 0;
+  if (std::sscanf(value.c_str(), "%4d-%2d-%2d%n", &year, &month, &day, &consumed) != 3) return std::nullopt;
+  if (static_cast<std::size_t>(consumed) == value.size()) return from_fields(year, month, day, 0, 0, 0, 0);
+  const char separator = value[consumed];
+  if (separator != 'T' && separator != 't' && separator != ' ') return std::nullopt;
+  int more = 0;
+  if (std::sscanf(value.c_str() + consumed + 1, "%2d:%2d:%2d%n", &hour, &minute, &second, &more) != 3)
+    return std::nullopt;
+  std::string_view rest = std::string_view(value).substr(consumed + 1 + more);
+  if (!rest.empty() && rest[0] == '.') { // fractional seconds are ignored
+    std::size_t i = 1;
+    while (i < rest.size() && rest[i] >= '0' && rest[i] <= '9') ++i;
+    rest.remove_prefix(i);
+  }
+  long offset = 0;
+  if (rest.empty() || rest == "Z" || rest == "z") {
+    offset = 0;
+  } else if ((rest[0] == '+' || rest[0] == '-') && rest.size() == 6 && rest[3] == ':') {
+    const int hours = std::stoi(std::string(rest.substr(1, 2)));
+    const int minutes = std::stoi(std::string(rest.substr(4, 2)));
+    offset = (hours * 3600L + minutes * 60L) * (rest[0] == '-' ? -1 : 1);
+  } else {
+    return std::nullopt;
+  }
+  return from_fields(year, month, day, hour, minute, second, offset);
+}
+
+std::optional<SystemTime> parse_date_end(std::string_view text) {
+  auto time = parse_time(text);
+  if (time && text.size() == 10) *time += std::chrono::hours(24) - std::chrono::seconds(1);
+  return time;
+}
+
+std::string format_rfc3339(SystemTime time) {
+  const std::time_t epoch = std::chrono::system_clock::to_time_t(time);
+  std::tm fields{};
+  gmtime_r(&epoch, &fields);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &fields);
+  return buffer;
+}
+
+} // namespace core

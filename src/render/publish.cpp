@@ -1,0 +1,94 @@
+#include "render/publish.hpp"
+
+#include <chrono>
+
+#include "render/ci_log.hpp"
+#include "render/json.hpp"
+#include "render/junit.hpp"
+#include "render/markdown.hpp"
+#include "render/outputs.hpp"
+#include "render/terminal.hpp"
+
+namespace render {
+namespace {
+
+using Errors = std::vector<core::Error>;
+using Mode = io::FileSink::Mode;
+
+bool use_color(ColorMode mode, const ci::CiContext& context) {
+  if (mode == ColorMode::always) return true;
+  if (mode == ColorMode::never) return false;
+  return context.terminal.stdout_is_tty && !context.no_color;
+}
+
+void write_file(io::Output& output, const std::string& path, const std::string& text, Mode mode, Errors& errors) {
+  auto sink = output.open_file(path, mode);
+  if (!sink) {
+    errors.push_back(sink.error());
+    return;
+  }
+  (*sink)->write(text);
+  if (auto status = (*sink)->close(); !status) errors.push_back(status.error());
+}
+
+std::int64_t section_time(const core::StepResult& result) {
+  // The result's own clock keeps the output reproducible; "now" only for results without one.
+  const auto time = result.finished_at.time_since_epoch().count() != 0 ? result.finished_at
+                                                                         : std::chrono::system_clock::now();
+  return std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count();
+}
+
+std::string terminal_text(const core::StepResult& result, const ci::CiContext& context, bool color) {
+  const std::string findings = render_findings(result, color);
+  if (context.provider != ci::Provider::gitlab || findings.empty()) return render_terminal(result, color);
+  const std::string name = "shipgate_findings";
+  const std::int64_t when = section_time(result);
+  return render_headline(result, color) + render_overview(result, color) +
+         gitlab_section_start(name, "shipgate findings", true, when) + findings + gitlab_section_end(name, when) +
+         render_warnings(result, color);
+}
+
+void publish_github(const core::StepResult& result, const ci::CiContext& context, io::Output& output,
+                    Errors& errors) {
+  output.out(github_annotations(result));
+  if (!context.github_step_summary.empty())
+    write_file(output, context.github_step_summary, render_markdown(result, context), Mode::append, errors);
+  if (!context.github_output.empty() && !result.outputs.empty())
+    write_file(output, context.github_output, github_output(result.outputs), Mode::append, errors);
+}
+
+void write_dotenv(const core::StepResult& result, const std::string& path, io::Output& output, Errors& errors) {
+  const DotenvFile file = dotenv(result.outputs);
+  for (const auto& name : file.dropped)
+    output.err("warning: " + name + " left out of " + path + " (GitLab dotenv limits: " +
+               std::to_string(k_dotenv_max_bytes) + " bytes, " + std::to_string(k_dotenv_max_variables) +
+               " variables, unique names)\n");
+  write_file(output, path, file.text, Mode::replace, errors);
+}
+
+void write_artifacts(const core::StepResult& result, const ci::CiContext& context, const PublishOptions& options,
+                     io::Output& output, Errors& errors) {
+  if (!options.json_path.empty())
+    write_file(output, options.json_path, dump_json(to_json(result, context)), Mode::replace, errors);
+  if (!options.junit_path.empty()) write_file(output, options.junit_path, render_junit(result), Mode::replace, errors);
+  if (!options.markdown_path.empty())
+    write_file(output, options.markdown_path, render_markdown(result, context), Mode::replace, errors);
+  if (!options.dotenv_path.empty()) write_dotenv(result, options.dotenv_path, output, errors);
+}
+
+} // namespace
+
+std::vector<core::Error> publish(const core::StepResult& result, const ci::CiContext& context,
+                                 const PublishOptions& options, io::Output& output) {
+  Errors errors;
+  const bool color = use_color(options.color, context);
+  output.out(options.quiet ? render_headline(result, color) : terminal_text(result, context, color));
+  // Annotations, the step summary and outputs are for the CI, not the
+  // reader of the log, so --quiet keeps them.
+  if (context.provider == ci::Provider::github) publish_github(result, context, output, errors);
+  write_artifacts(result, context, options, output, errors);
+  output.flush();
+  return errors;
+}
+
+} // namespace render
