@@ -112,9 +112,12 @@ int run_step(steps::Step& step, const CommonOptions& common, const Process& proc
 int run(const Process& process) {
   auto all = steps::make_steps();
   const auto names = step_names(all);
+  // Parse errors echo the arguments back, and an argument may be a secret
+  // pasted in the wrong place: they go through the redactor like all output.
+  const io::Redactor redactor = io::Redactor::from_environment(process.env, {});
   std::string message;
   if (unknown_step(process, names, message)) {
-    std::fputs(message.c_str(), process.err);
+    std::fputs(redactor.redact(message).c_str(), process.err);
     return core::to_int(core::ExitCode::usage);
   }
   CLI::App app{"shipgate — release gates, deployments and sign-off for CI pipelines", "shipgate"};
@@ -136,8 +139,8 @@ int run(const Process& process) {
   } catch (const CLI::ParseError& error) {
     std::ostringstream out, err;
     const int code = app.exit(error, out, err);
-    std::fputs(out.str().c_str(), process.out);
-    std::fputs(err.str().c_str(), process.err);
+    std::fputs(redactor.redact(out.str()).c_str(), process.out);
+    std::fputs(redactor.redact(err.str()).c_str(), process.err);
     return code == 0 ? 0 : core::to_int(core::ExitCode::usage);
   }
   for (std::size_t i = 0; i < all.size(); ++i)

@@ -6,6 +6,18 @@
 namespace core {
 namespace {
 
+// system_clock counts nanoseconds in 64 bits, so it ends in April 2262. A later
+// date (a quarantine that "expires: 9999-12-31") would overflow and wrap into
+// the past, so it saturates at the end of the clock instead.
+SystemTime from_epoch_seconds(long long seconds) {
+  using std::chrono::duration_cast;
+  constexpr long long k_max = duration_cast<std::chrono::seconds>(SystemTime::duration::max()).count();
+  constexpr long long k_min = duration_cast<std::chrono::seconds>(SystemTime::duration::min()).count();
+  if (seconds >= k_max) return SystemTime::max();
+  if (seconds <= k_min) return SystemTime::min();
+  return SystemTime(duration_cast<SystemTime::duration>(std::chrono::seconds(seconds)));
+}
+
 std::optional<SystemTime> from_fields(int year, int month, int day, int hour, int minute, int second,
                                       long offset_seconds) {
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
@@ -18,7 +30,7 @@ std::optional<SystemTime> from_fields(int year, int month, int day, int hour, in
   fields.tm_min = minute;
   fields.tm_sec = second;
   const std::time_t epoch = timegm(&fields);
-  return std::chrono::system_clock::from_time_t(epoch - offset_seconds);
+  return from_epoch_seconds(static_cast<long long>(epoch) - offset_seconds);
 }
 
 } // namespace
@@ -29,7 +41,7 @@ std::optional<SystemTime> parse_time(std::string_view text) {
     char* end = nullptr;
     const long long seconds = std::strtoll(value.c_str() + 1, &end, 10);
     if (end == value.c_str() + 1 || *end != '\0') return std::nullopt;
-    return std::chrono::system_clock::from_time_t(static_cast<std::time_t>(seconds));
+    return from_epoch_seconds(seconds);
   }
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, consumed = 0;
   if (std::sscanf(value.c_str(), "%4d-%2d-%2d%n", &year, &month, &day, &consumed) != 3) return std::nullopt;
@@ -60,7 +72,8 @@ std::optional<SystemTime> parse_time(std::string_view text) {
 
 std::optional<SystemTime> parse_date_end(std::string_view text) {
   auto time = parse_time(text);
-  if (time && text.size() == 10) *time += std::chrono::hours(24) - std::chrono::seconds(1);
+  const auto rest_of_day = std::chrono::hours(24) - std::chrono::seconds(1);
+  if (time && text.size() == 10 && *time < SystemTime::max() - rest_of_day) *time += rest_of_day;
   return time;
 }
 

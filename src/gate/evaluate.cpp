@@ -270,8 +270,10 @@ private:
                          : any_fail       ? core::ExitCode::negative_verdict
                                           : core::ExitCode::success;
     const auto& totals = m_tally.totals();
-    const std::string counts = std::to_string(totals.tests) + " tests, " +
-                               std::to_string(totals.failed + totals.errors) + " failing";
+    const long counted = m_counted[0] + m_counted[1] + m_counted[2];
+    const long set_aside = static_cast<long>(m_judgements.size()) - counted;
+    std::string counts = std::to_string(totals.tests) + " tests, " + std::to_string(counted) + " counted failure(s)";
+    if (set_aside > 0) counts += " (" + std::to_string(set_aside) + " set aside by quarantine or baseline)";
     if (reasons.empty()) m_result.headline = "PASS: " + counts + " — release criterion met";
     else
       m_result.headline = std::string(any_inconclusive ? "INCONCLUSIVE: " : "FAIL: ") + reasons.front() +

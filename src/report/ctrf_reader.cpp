@@ -61,7 +61,7 @@ private:
   }
 
   bool open(json container) {
-    if (m_stack.size() > 64) {
+    if (m_stack.size() >= 64) {
       m_error = "JSON nested more than 64 levels";
       return false;
     }
@@ -143,7 +143,7 @@ private:
         if (tag.is_string()) m_case.tags.push_back(core::sanitize_utf8(tag.get<std::string>()));
     if (auto extra = test.find("extra"); extra != test.end() && extra->is_object())
       for (const auto& [key, item] : extra->items())
-        if (item.is_string()) m_case.properties.emplace_back(key, core::sanitize_utf8(item.get<std::string>()));
+        if (item.is_string()) m_case.properties.emplace_back(core::sanitize_utf8(key), core::sanitize_utf8(item.get<std::string>()));
     m_sink.on_case(m_case);
   }
 

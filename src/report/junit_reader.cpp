@@ -136,11 +136,12 @@ private:
   void end_suite() {
     SuiteFrame frame = std::move(m_suites.back());
     m_suites.pop_back();
-    for (auto& outer : m_suites) {
-      outer.tests += frame.tests;
-      outer.failures += frame.failures;
-      outer.errors += frame.errors;
-      outer.skipped += frame.skipped;
+    if (!m_suites.empty()) { // the parent passes the sum on when it closes
+      SuiteFrame& parent = m_suites.back();
+      parent.tests += frame.tests;
+      parent.failures += frame.failures;
+      parent.errors += frame.errors;
+      parent.skipped += frame.skipped;
     }
     m_sink.on_suite(frame.path);
     compare_declared(frame);
@@ -208,7 +209,7 @@ private:
     const bool primary = tag == Tag::failure || tag == Tag::error || tag == Tag::skipped;
     if (m_case.message.empty() || (primary && !m_primary_message)) {
       m_case.message = core::first_line(attribute_or(attributes, "message"), m_limits.message_bytes);
-      if (m_case.message.empty()) m_case.message = attribute_or(attributes, "type");
+      if (m_case.message.empty()) m_case.message = core::truncate(attribute_or(attributes, "type"), m_limits.message_bytes);
       m_primary_message = primary;
     }
     if (tag != Tag::skipped && m_details.empty()) start_capture(m_details);
@@ -290,7 +291,12 @@ core::Status read_junit(const std::string& path, ReportSink& sink, const ReadLim
   JunitHandler handler(path, sink, limits);
   XmlStream stream(handler, XmlLimits{limits.max_depth});
   handler.attach(stream);
-  return stream.parse_file(path);
+  auto status = stream.parse_file(path);
+  if (const auto replaced = stream.replaced_control_characters(); replaced > 0)
+    sink.on_warning({std::to_string(replaced) +
+                         " control character(s) that XML does not allow (e.g. ANSI colour codes) were read as '?'",
+                     path});
+  return status;
 }
 
 } // namespace report

@@ -2,8 +2,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <optional>
+#include <vector>
 
 #include "core/interrupt.hpp"
 #include "core/text.hpp"
@@ -62,10 +64,34 @@ std::optional<TestPoint> parse_test_point(std::string_view line) {
   return point;
 }
 
+// The "message:" (or "error:") field of a YAML diagnostic block, unquoted;
+// for a block scalar ("error: |-") its first line.
+std::string yaml_message(std::string_view details, std::size_t max_bytes) {
+  std::vector<std::string> lines;
+  for (std::size_t start = 0; start < details.size();) {
+    const std::size_t end = std::min(details.find('\n', start), details.size());
+    lines.push_back(core::trim(details.substr(start, end - start)));
+    start = end + 1;
+  }
+  for (const char* key : {"message:", "error:"}) {
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      if (!core::starts_with(lines[i], key)) continue;
+      std::string value = core::trim(std::string_view(lines[i]).substr(std::strlen(key)));
+      if (!value.empty() && (value[0] == '|' || value[0] == '>'))
+        value = i + 1 < lines.size() ? lines[i + 1] : std::string();
+      if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"') && value.back() == value.front())
+        value = value.substr(1, value.size() - 2);
+      if (!value.empty()) return core::truncate(value, max_bytes);
+    }
+  }
+  return {};
+}
+
 class TapParser {
 public:
   TapParser(std::string path, ReportSink& sink, const ReadLimits& limits)
-      : m_path(std::move(path)), m_sink(sink), m_limits(limits),
+      : m_path(std::move(path)), m_suite(std::filesystem::path(m_path).filename().string()), m_sink(sink),
+        m_limits(limits),
         m_details(limits.details_head_bytes, limits.details_tail_bytes) {}
 
   void line(std::string_view text, long number) {
@@ -83,14 +109,15 @@ public:
 
   void finish() {
     flush_point();
+    m_sink.on_suite(m_suite);
     if (m_bailed) return;
     const std::string where = m_path + ":" + std::to_string(m_line);
     if (!m_plan && m_seen == 0) {
-      m_sink.on_suite_error({m_path, "the TAP stream has no plan and no test points (empty or not TAP)", {}, where});
+      m_sink.on_suite_error({m_suite, "the TAP stream has no plan and no test points (empty or not TAP)", {}, where});
     } else if (!m_plan) {
-      m_sink.on_suite_error({m_path, "the TAP stream has no plan line (1..N): it may have been cut short", {}, where});
+      m_sink.on_suite_error({m_suite, "the TAP stream has no plan line (1..N): it may have been cut short", {}, where});
     } else if (m_seen < *m_plan) {
-      m_sink.on_suite_error({m_path,
+      m_sink.on_suite_error({m_suite,
                              "the TAP stream stops short of its plan: " + std::to_string(m_seen) + " of " +
                                  std::to_string(*m_plan) + " planned tests ran",
                              {}, where});
@@ -112,7 +139,7 @@ private:
     flush_point();
     m_bailed = true;
     std::string reason = core::trim(text.substr(9));
-    m_sink.on_suite_error({m_path, "the TAP stream bailed out" + (reason.empty() ? "" : ": " + reason), {},
+    m_sink.on_suite_error({m_suite, "the TAP stream bailed out" + (reason.empty() ? "" : ": " + reason), {},
                            m_path + ":" + std::to_string(m_line)});
   }
 
@@ -121,15 +148,16 @@ private:
     ++m_seen;
     m_case.clear();
     m_details.clear();
-    m_case.suite = m_path;
+    m_case.suite = m_suite; // the file name, so ids do not depend on the workspace path
     m_case.name = core::sanitize_utf8(point.description.empty() ? "test " + std::to_string(point.number)
                                                                 : point.description);
     m_case.file = m_path;
     m_case.line = static_cast<int>(m_line);
     if (!point.directive.empty()) {
       m_case.outcome = Outcome::skipped;
-      m_case.message = core::truncate(point.directive + (point.reason.empty() ? "" : ": " + point.reason),
-                                      m_limits.message_bytes);
+      m_case.message = core::truncate(
+          core::sanitize_utf8(point.directive + (point.reason.empty() ? "" : ": " + point.reason)),
+          m_limits.message_bytes);
     } else {
       m_case.outcome = point.ok ? Outcome::passed : Outcome::failed;
     }
@@ -142,6 +170,7 @@ private:
     m_has_point = false;
     if (m_case.outcome != Outcome::passed) {
       m_case.details = m_details.str();
+      if (m_case.message.empty()) m_case.message = yaml_message(m_case.details, m_limits.message_bytes);
       if (m_case.message.empty()) m_case.message = core::first_line(m_case.details, m_limits.message_bytes);
       if (m_case.message.empty()) m_case.message = "not ok";
     }
@@ -170,6 +199,7 @@ private:
   }
 
   std::string m_path;
+  std::string m_suite;
   ReportSink& m_sink;
   ReadLimits m_limits;
   BoundedText m_details;
@@ -197,6 +227,7 @@ core::Status read_tap(const std::string& path, ReportSink& sink, const ReadLimit
     if ((number & 0xFFF) == 0 && core::interrupted())
       return core::make_error(core::ErrorKind::interrupted, "interrupted while reading", path);
     if (line.size() > k_max_line) line.resize(k_max_line);
+    if (number == 1 && core::starts_with(line, "\xEF\xBB\xBF")) line.erase(0, 3); // UTF-8 BOM
     if (line.find('\0') != std::string::npos)
       return core::make_error(core::ErrorKind::invalid_input, "binary data in a TAP stream",
                               path + ":" + std::to_string(number));

@@ -18,6 +18,7 @@ struct XmlStream::Impl {
   bool text_wanted = false;
   bool root_seen = false;
   std::string refusal; // why we stopped the parser ourselves
+  std::size_t replaced_controls = 0;
 
   Impl(XmlHandler& h, XmlLimits l) : handler(h), limits(l) {}
   void create();
@@ -100,6 +101,8 @@ void XmlStream::want_text(bool wanted) {
   XML_SetCharacterDataHandler(m_impl->parser, wanted ? on_text : nullptr);
 }
 
+std::size_t XmlStream::replaced_control_characters() const { return m_impl->replaced_controls; }
+
 long XmlStream::line() const { return static_cast<long>(XML_GetCurrentLineNumber(m_impl->parser)); }
 
 namespace {
@@ -134,6 +137,22 @@ std::string describe_expat_error(XML_Error code, bool root_seen) {
 
 bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
+// XML 1.0 forbids C0 control characters other than tab, CR and LF, yet test
+// output often carries them raw (ANSI colour codes, backspaces from progress
+// spinners). Rejecting the whole report for that would lose the verdict, so
+// they become '?' before expat sees them. Returns how many were replaced.
+std::size_t replace_control_characters(std::string& buffer) {
+  std::size_t replaced = 0;
+  for (char& c : buffer) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 && byte != '\t' && byte != '\n' && byte != '\r') {
+      c = '?';
+      ++replaced;
+    }
+  }
+  return replaced;
+}
+
 } // namespace
 
 core::Status XmlStream::parse_file(const std::string& path) {
@@ -163,6 +182,7 @@ core::Status XmlStream::parse_file(const std::string& path) {
       if (got < 0) return core::make_error(core::ErrorKind::invalid_input, std::strerror(errno), path);
       buffer.resize(static_cast<std::size_t>(got));
       at_end = got == 0;
+      self.replaced_controls += replace_control_characters(buffer);
     }
     std::string_view data(buffer);
     if (between_documents) {

@@ -39,6 +39,8 @@ public:
   // Handlers call this to receive (or stop receiving) character data; off
   // by default, which keeps the parse fast.
   void want_text(bool wanted);
+  // Control characters XML forbids, replaced by '?' while reading.
+  std::size_t replaced_control_characters() const;
   // Current line, for messages from handlers.
   long line() const;
   // Parses the whole file; errors name the file, line and column.

@@ -1,0 +1,143 @@
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "ci/context.hpp"
+#include "io/redactor.hpp"
+
+namespace {
+
+io::Redactor from_env(std::map<std::string, std::string> variables, std::vector<std::string> names = {}) {
+  return io::Redactor::from_environment(ci::Environment(std::move(variables)), names);
+}
+
+// Feeds `pieces` through a RedactingStream and returns what reached the sink.
+std::string stream(const io::Redactor& redactor, const std::vector<std::string>& pieces) {
+  std::string out;
+  io::RedactingStream redacting(redactor, [&](std::string_view text) { out.append(text); });
+  for (const auto& piece : pieces) redacting.write(piece);
+  redacting.flush();
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("variables ending in _TOKEN, _PASSWORD, _SECRET, _KEY are secrets") {
+  const auto redactor = from_env({{"DEPLOY_TOKEN", "tok-123456"},
+                                  {"DB_PASSWORD", "hunter2hunter2"},
+                                  {"CLIENT_SECRET", "s3cr3t-value"},
+                                  {"API_KEY", "key-abcdef"},
+                                  {"HOME", "/root/home"},
+                                  {"TOKEN_HOLDER", "not-a-secret-value"}});
+  CHECK(redactor.redact("t=tok-123456 p=hunter2hunter2 s=s3cr3t-value k=key-abcdef") == "t=*** p=*** s=*** k=***");
+  CHECK(redactor.redact("home is /root/home") == "home is /root/home");
+  CHECK(redactor.redact("not-a-secret-value") == "not-a-secret-value");
+}
+
+TEST_CASE("explicitly named variables are secrets too") {
+  const auto redactor = from_env({{"WEBHOOK_URL", "https://hooks.example/T000/B000/XXXX"}, {"OTHER", "visible"}},
+                                 {"WEBHOOK_URL", "NOT_SET"});
+  CHECK(redactor.redact("posting to https://hooks.example/T000/B000/XXXX now") == "posting to *** now");
+  CHECK(redactor.redact("visible") == "visible");
+}
+
+TEST_CASE("short and trivial values are not treated as secrets") {
+  const auto redactor = from_env({{"A_TOKEN", "abc"},
+                                  {"B_TOKEN", ""},
+                                  {"FEATURE_KEY", "true"},
+                                  {"OTHER_KEY", "false"},
+                                  {"X_SECRET", "none"},
+                                  {"Y_SECRET", "null"}});
+  CHECK(redactor.empty());
+  const std::string text = "abc true false none null 1 0 yes no";
+  CHECK(redactor.redact(text) == text);
+}
+
+TEST_CASE("no secrets: text passes unchanged") {
+  const io::Redactor redactor;
+  CHECK(redactor.redact("anything at all") == "anything at all");
+  CHECK(stream(redactor, {"a", "b"}) == "ab");
+}
+
+TEST_CASE("every occurrence is masked") {
+  io::Redactor redactor;
+  redactor.add_secret("s3cr3t");
+  CHECK(redactor.redact("s3cr3ts3cr3t and s3cr3t.") == "****** and ***.");
+  CHECK(redactor.redact("s3cr3") == "s3cr3");
+}
+
+TEST_CASE("overlapping secrets are masked completely") {
+  io::Redactor redactor;
+  redactor.add_secret("abcd");
+  redactor.add_secret("abcdefgh"); // contains the first
+  redactor.add_secret("efghijkl"); // overlaps the second
+  CHECK(redactor.redact("x abcdefgh y") == "x *** y");
+  CHECK(redactor.redact("x abcd y") == "x *** y");
+  const std::string masked = redactor.redact("abcdefghijkl");
+  CHECK(masked.find("abcd") == std::string::npos);
+  CHECK(masked.find("efgh") == std::string::npos);
+  CHECK(masked.find("ijkl") == std::string::npos);
+}
+
+TEST_CASE("a secret split across two writes is still masked") {
+  io::Redactor redactor;
+  redactor.add_secret("hunter2hunter2");
+  for (std::size_t cut = 1; cut < 14; ++cut) {
+    CAPTURE(cut);
+    const std::string text = "password=hunter2hunter2;";
+    const std::size_t at = 9 + cut;
+    CHECK(stream(redactor, {text.substr(0, at), text.substr(at)}) == "password=***;");
+  }
+  // One byte at a time.
+  std::vector<std::string> bytes;
+  for (char c : std::string("[hunter2hunter2]")) bytes.emplace_back(1, c);
+  CHECK(stream(redactor, bytes) == "[***]");
+}
+
+TEST_CASE("a secret across the 64 KiB chunk boundary is still masked") {
+  io::Redactor redactor;
+  const std::string secret = "ghp_0123456789abcdefghij";
+  redactor.add_secret(secret);
+  constexpr std::size_t k_chunk = 64 * 1024;
+  for (std::size_t before : {k_chunk - 10, k_chunk - 1, k_chunk, k_chunk - secret.size(), k_chunk + 3}) {
+    CAPTURE(before);
+    const std::string text = std::string(before, 'x') + secret + std::string(100, 'y');
+    for (std::size_t cut : {before + 5, before + 1, k_chunk, k_chunk + 7}) {
+      CAPTURE(cut);
+      if (cut >= text.size()) continue;
+      const std::string out = stream(redactor, {text.substr(0, cut), text.substr(cut)});
+      CHECK(out == std::string(before, 'x') + "***" + std::string(100, 'y'));
+    }
+  }
+}
+
+TEST_CASE("a large stream keeps every byte and masks every secret") {
+  io::Redactor redactor;
+  redactor.add_secret("TOPSECRET");
+  std::string text;
+  std::string expected;
+  for (int i = 0; i < 30000; ++i) {
+    text += "line " + std::to_string(i) + " TOPSECRET\n";
+    expected += "line " + std::to_string(i) + " ***\n";
+  }
+  std::vector<std::string> pieces;
+  for (std::size_t at = 0; at < text.size(); at += 4093) pieces.push_back(text.substr(at, 4093));
+  CHECK(stream(redactor, pieces) == expected);
+}
+
+TEST_CASE("flushing emits what was held back, once") {
+  io::Redactor redactor;
+  redactor.add_secret("secret-value");
+  std::string out;
+  io::RedactingStream redacting(redactor, [&](std::string_view text) { out.append(text); });
+  redacting.write("hello secret-value ");
+  redacting.write("and secr");
+  CHECK(out.find("secr") == std::string::npos); // may be the start of a secret: held back
+  redacting.flush();
+  CHECK(out == "hello *** and secr");
+  redacting.write("et-value!");
+  redacting.flush();
+  redacting.flush();
+  CHECK(out == "hello *** and secret-value!");
+}
