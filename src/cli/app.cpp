@@ -82,6 +82,29 @@ bool unknown_step(const Process& process, const std::vector<std::string>& names,
   return true;
 }
 
+// "did you mean '--max-failures'?" for each unknown option of the step.
+std::string suggest_options(CLI::App& app, const std::vector<std::string>& args) {
+  if (args.empty()) return {};
+  CLI::App* sub = nullptr;
+  try {
+    sub = app.get_subcommand(args.front());
+  } catch (const CLI::OptionNotFound&) {
+    return {};
+  }
+  std::vector<std::string> known;
+  for (const CLI::Option* option : sub->get_options())
+    for (const auto& name : option->get_lnames()) known.push_back("--" + name);
+  std::string hints;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string word = args[i].substr(0, args[i].find('='));
+    if (!core::starts_with(word, "--") || std::find(known.begin(), known.end(), word) != known.end()) continue;
+    const std::string guess = core::closest_match(word, known);
+    hints += "shipgate: unknown option '" + word + "'" + (guess.empty() ? "" : "; did you mean '" + guess + "'?") + "\n";
+  }
+  if (!hints.empty()) hints += "Run 'shipgate " + args.front() + " --help' for the options.\n";
+  return hints;
+}
+
 int report_error(const core::Error& error, io::Output& output) {
   output.err("shipgate: error: " + error.describe() + "\n");
   output.flush();
@@ -141,6 +164,7 @@ int run(const Process& process) {
     const int code = app.exit(error, out, err);
     std::fputs(redactor.redact(out.str()).c_str(), process.out);
     std::fputs(redactor.redact(err.str()).c_str(), process.err);
+    if (code != 0) std::fputs(redactor.redact(suggest_options(app, process.args)).c_str(), process.err);
     return code == 0 ? 0 : core::to_int(core::ExitCode::usage);
   }
   for (std::size_t i = 0; i < all.size(); ++i)

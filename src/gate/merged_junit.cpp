@@ -102,7 +102,7 @@ void MergedJunitWriter::on_case(const report::TestCase& test) {
 std::string MergedJunitWriter::render_case(const report::TestCase& test, Outcome outcome,
                                            const FailureRecord* record) const {
   char time[32];
-  std::snprintf(time, sizeof time, "%.3f", test.time_seconds);
+  std::snprintf(time, sizeof time, "%.3f", test.seconds());
   const std::string classname = test.classname.empty() ? test.suite : test.classname;
   std::string xml = "    <testcase name=\"" + xml_attr(test.name) + "\" classname=\"" + xml_attr(classname) +
                     "\" time=\"" + time + "\"";

@@ -10,6 +10,38 @@ using report::Outcome;
 
 std::uint64_t id_key(std::string_view id) { return std::hash<std::string_view>{}(id); }
 
+namespace {
+std::uint64_t stored(std::uint64_t key) { return key == 0 ? 1 : key; }
+} // namespace
+
+std::uint32_t KeyIndex::find(std::uint64_t key) const {
+  if (m_slots.empty()) return k_missing;
+  key = stored(key);
+  const std::size_t mask = m_slots.size() - 1;
+  for (std::size_t i = key & mask;; i = (i + 1) & mask) {
+    if (m_slots[i].key == key) return m_slots[i].index;
+    if (m_slots[i].key == 0) return k_missing;
+  }
+}
+
+void KeyIndex::insert(std::uint64_t key, std::uint32_t index) {
+  if ((m_size + 1) * 2 > m_slots.size()) grow();
+  key = stored(key);
+  const std::size_t mask = m_slots.size() - 1;
+  std::size_t i = key & mask;
+  while (m_slots[i].key != 0 && m_slots[i].key != key) i = (i + 1) & mask;
+  if (m_slots[i].key == 0) ++m_size;
+  m_slots[i] = {key, index};
+}
+
+void KeyIndex::grow() {
+  std::vector<Slot> old(std::max<std::size_t>(64, m_slots.size() * 2));
+  old.swap(m_slots);
+  m_size = 0;
+  for (const auto& slot : old)
+    if (slot.key != 0) insert(slot.key, slot.index);
+}
+
 Tally::Tally(const Policy& policy, TallyLimits limits)
     : m_policy(policy), m_limits(limits), m_required_seen(policy.required_suites.size(), false) {}
 
@@ -24,8 +56,8 @@ bool Tally::ran(const std::string& id) const {
 
 bool Tally::failing(const std::string& id) const {
   const auto found = m_failure_index.find(id_key(id));
-  if (found == m_failure_index.end()) return false;
-  const Outcome outcome = m_failures[found->second].outcome;
+  if (found == KeyIndex::k_missing) return false;
+  const Outcome outcome = m_failures[found].outcome;
   return outcome == Outcome::failed || outcome == Outcome::error;
 }
 
@@ -42,21 +74,22 @@ void Tally::count(Outcome outcome, long delta) {
 
 void Tally::on_case(const report::TestCase& test) {
   ++m_file_tests;
-  const std::string id = test.id();
-  const std::uint64_t key = id_key(id);
+  m_id.clear();
+  test.append_id(m_id);
+  const std::uint64_t key = id_key(m_id);
   if (!m_watched.empty())
     if (auto found = m_watched.find(key); found != m_watched.end()) found->second = true;
   const auto existing = m_failure_index.find(key);
-  if (existing != m_failure_index.end()) {
+  if (existing != KeyIndex::k_missing) {
     // The same test again: a rerun (gotestsum, jest's load errors). It is
     // counted once, with the outcome its attempts add up to.
     ++m_duplicates;
-    return revise(m_failures[existing->second], test);
+    return revise(m_failures[existing], test);
   }
   const bool tracked = test.outcome == Outcome::failed || test.outcome == Outcome::error ||
                        test.outcome == Outcome::flaky;
   count(test.outcome, 1);
-  if (tracked) add_failure(test, key);
+  if (tracked) add_failure(test, key, m_id);
 }
 
 void Tally::revise(FailureRecord& record, const report::TestCase& test) {
@@ -75,7 +108,7 @@ void Tally::revise(FailureRecord& record, const report::TestCase& test) {
   record.outcome = after;
 }
 
-void Tally::add_failure(const report::TestCase& test, std::uint64_t key) {
+void Tally::add_failure(const report::TestCase& test, std::uint64_t key, const std::string& id) {
   if (m_failures.size() >= m_limits.max_failure_ids) {
     if (!m_ids_capped)
       add_warning("more than " + std::to_string(m_limits.max_failure_ids) +
@@ -84,7 +117,7 @@ void Tally::add_failure(const report::TestCase& test, std::uint64_t key) {
     return;
   }
   FailureRecord record;
-  record.id = test.id();
+  record.id = id;
   record.outcome = test.outcome;
   Classification classification;
   if (test.outcome != Outcome::flaky) classification = classify(test, m_policy);
@@ -97,8 +130,14 @@ void Tally::add_failure(const report::TestCase& test, std::uint64_t key) {
                          test.message, test.details, test.output, classification.source, test.line,
                          test.failed_attempts});
   }
-  m_failure_index.emplace(key, m_failures.size());
+  m_failure_index.insert(key, static_cast<std::uint32_t>(m_failures.size()));
   m_failures.push_back(std::move(record));
+}
+
+bool Tally::wants_details() const {
+  for (const std::size_t kept : m_details_per_level)
+    if (kept < m_limits.max_details) return true;
+  return false;
 }
 
 void Tally::on_suite_error(const report::SuiteError& error) {

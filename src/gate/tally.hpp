@@ -42,6 +42,25 @@ struct TallyLimits {
   std::size_t max_messages = 200;       // warnings and suite errors kept
 };
 
+// Maps 64-bit id keys to indexes with open addressing: one contiguous
+// array, so the lookup every test case makes stays in cache.
+class KeyIndex {
+public:
+  static constexpr std::uint32_t k_missing = 0xFFFFFFFF;
+  std::uint32_t find(std::uint64_t key) const;
+  void insert(std::uint64_t key, std::uint32_t index);
+  bool empty() const { return m_size == 0; }
+
+private:
+  struct Slot {
+    std::uint64_t key = 0; // 0 = empty; real key 0 is stored as 1
+    std::uint32_t index = 0;
+  };
+  void grow();
+  std::vector<Slot> m_slots;
+  std::size_t m_size = 0;
+};
+
 class Tally final : public report::ReportSink {
 public:
   Tally(const Policy& policy, TallyLimits limits = {});
@@ -57,6 +76,7 @@ public:
   void on_suite_error(const report::SuiteError& error) override;
   void on_warning(const report::Diagnostic& warning) override;
   void on_suite(std::string_view name) override;
+  bool wants_details() const override;
 
   const Totals& totals() const { return m_totals; }
   const std::vector<FailureRecord>& failures() const { return m_failures; }
@@ -71,7 +91,7 @@ public:
   void reset_file_count() { m_file_tests = 0; }
 
 private:
-  void add_failure(const report::TestCase& test, std::uint64_t key);
+  void add_failure(const report::TestCase& test, std::uint64_t key, const std::string& id);
   void revise(FailureRecord& record, const report::TestCase& test);
   void count(report::Outcome outcome, long delta);
   void add_warning(std::string text);
@@ -80,7 +100,8 @@ private:
   TallyLimits m_limits;
   Totals m_totals;
   std::vector<FailureRecord> m_failures;
-  std::unordered_map<std::uint64_t, std::size_t> m_failure_index;
+  KeyIndex m_failure_index;
+  std::string m_id; // reused for every test case's id
   std::vector<FailureDetail> m_details;
   std::array<std::size_t, 4> m_details_per_level{}; // A, B, C, flaky
   std::vector<report::SuiteError> m_suite_errors;

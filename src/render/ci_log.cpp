@@ -15,9 +15,12 @@ constexpr std::size_t k_message_bytes = 4000;
 
 std::string_view command_for(Severity severity) {
   switch (severity) {
-  case Severity::error: return "error";
-  case Severity::warning: return "warning";
-  case Severity::notice: return "notice";
+  case Severity::error:
+    return "error";
+  case Severity::warning:
+    return "warning";
+  case Severity::notice:
+    return "notice";
   }
   return "notice";
 }
@@ -31,8 +34,8 @@ std::string annotation(Severity severity, const core::Finding& finding) {
   if (!finding.file.empty() && finding.line > 0) add("line", std::to_string(finding.line));
   if (!finding.title.empty()) add("title", one_line(core::truncate(finding.title, 500)));
   const std::string& message = finding.message.empty() ? finding.title : finding.message;
-  return "::" + std::string(command_for(severity)) + properties + "::" +
-         github_escape_data(core::sanitize_utf8(core::truncate(message, k_message_bytes))) + "\n";
+  return "::" + std::string(command_for(severity)) + properties +
+         "::" + github_escape_data(core::sanitize_utf8(core::truncate(message, k_message_bytes))) + "\n";
 }
 
 // Emits `finding` unless its level already has its 10 annotations.
@@ -64,24 +67,35 @@ std::string escape(std::string_view text, bool property) {
   std::string out;
   out.reserve(text.size());
   for (const char c : text) {
-    if (c == '%') out += "%25";
-    else if (c == '\r') out += "%0D";
-    else if (c == '\n') out += "%0A";
-    else if (property && c == ':') out += "%3A";
-    else if (property && c == ',') out += "%2C";
-    else out += c;
+    if (c == '%')
+      out += "%25";
+    else if (c == '\r')
+      out += "%0D";
+    else if (c == '\n')
+      out += "%0A";
+    else if (property && c == ':')
+      out += "%3A";
+    else if (property && c == ',')
+      out += "%2C";
+    else
+      out += c;
   }
   return out;
 }
 
 } // namespace
 
-std::string github_escape_data(std::string_view text) { return escape(text, false); }
-std::string github_escape_property(std::string_view text) { return escape(text, true); }
+std::string github_escape_data(std::string_view text) {
+  return escape(text, false);
+}
+std::string github_escape_property(std::string_view text) {
+  return escape(text, true);
+}
 
 std::string github_annotations(const core::StepResult& result) {
   Annotator annotator;
-  for (const auto& finding : result.findings) annotator.add(finding);
+  for (const auto& finding : result.findings)
+    annotator.add(finding);
   for (const auto& warning : result.warnings)
     annotator.add(core::Finding{Severity::warning, "shipgate", warning, {}, 0});
   return annotator.finish(result.findings_omitted);
@@ -96,8 +110,7 @@ std::string gitlab_section_name(std::string_view name) {
   return out.empty() ? "section" : out;
 }
 
-std::string gitlab_section_start(std::string_view name, std::string_view header, bool collapsed,
-                                 std::int64_t unix_ts) {
+std::string gitlab_section_start(std::string_view name, std::string_view header, bool collapsed, std::int64_t unix_ts) {
   return "\x1b[0Ksection_start:" + std::to_string(unix_ts) + ":" + gitlab_section_name(name) +
          (collapsed ? "[collapsed=true]" : "") + "\r\x1b[0K" + one_line(header) + "\n";
 }

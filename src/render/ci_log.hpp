@@ -25,8 +25,7 @@ std::string github_escape_property(std::string_view text);
 // "\e[0Ksection_start:TS:name[collapsed=true]\r\e[0Kheader\n". The name is
 // reduced to [A-Za-z0-9_.-] (other characters become '_'); the header is
 // sanitized to one line.
-std::string gitlab_section_start(std::string_view name, std::string_view header, bool collapsed,
-                                 std::int64_t unix_ts);
+std::string gitlab_section_start(std::string_view name, std::string_view header, bool collapsed, std::int64_t unix_ts);
 // "\e[0Ksection_end:TS:name\r\e[0K\n".
 std::string gitlab_section_end(std::string_view name, std::int64_t unix_ts);
 std::string gitlab_section_name(std::string_view name);

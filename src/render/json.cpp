@@ -8,9 +8,13 @@ namespace {
 
 using nlohmann::json;
 
-bool is_set(core::SystemTime time) { return time.time_since_epoch().count() != 0; }
+bool is_set(core::SystemTime time) {
+  return time.time_since_epoch().count() != 0;
+}
 
-json time_or_null(core::SystemTime time) { return is_set(time) ? json(core::format_rfc3339(time)) : json(nullptr); }
+json time_or_null(core::SystemTime time) {
+  return is_set(time) ? json(core::format_rfc3339(time)) : json(nullptr);
+}
 
 json duration_ms(const core::StepResult& result) {
   if (!is_set(result.started_at) || !is_set(result.finished_at)) return nullptr;
@@ -18,7 +22,9 @@ json duration_ms(const core::StepResult& result) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
 }
 
-json text_or_null(const std::string& text) { return text.empty() ? json(nullptr) : json(core::sanitize_utf8(text)); }
+json text_or_null(const std::string& text) {
+  return text.empty() ? json(nullptr) : json(core::sanitize_utf8(text));
+}
 
 json ci_json(const ci::CiContext& context) {
   return {{"provider", std::string(ci::to_string(context.provider))},
@@ -41,13 +47,15 @@ json check_json(const core::Check& check) {
 
 json string_list(const std::vector<std::string>& items) {
   json list = json::array();
-  for (const auto& item : items) list.push_back(core::sanitize_utf8(item));
+  for (const auto& item : items)
+    list.push_back(core::sanitize_utf8(item));
   return list;
 }
 
 json outputs_json(const std::vector<std::pair<std::string, std::string>>& outputs) {
   json object = json::object();
-  for (const auto& [key, value] : outputs) object[core::sanitize_utf8(key)] = core::sanitize_utf8(value);
+  for (const auto& [key, value] : outputs)
+    object[core::sanitize_utf8(key)] = core::sanitize_utf8(value);
   return object;
 }
 
@@ -57,12 +65,14 @@ json sanitized(const json& value) {
   if (value.is_string()) return core::sanitize_utf8(value.get_ref<const std::string&>());
   if (value.is_array()) {
     json out = json::array();
-    for (const auto& item : value) out.push_back(sanitized(item));
+    for (const auto& item : value)
+      out.push_back(sanitized(item));
     return out;
   }
   if (!value.is_object()) return value;
   json out = json::object();
-  for (const auto& [key, item] : value.items()) out[core::sanitize_utf8(key)] = sanitized(item);
+  for (const auto& [key, item] : value.items())
+    out[core::sanitize_utf8(key)] = sanitized(item);
   return out;
 }
 
@@ -80,13 +90,17 @@ json to_json(const core::StepResult& result, const ci::CiContext& context) {
                    {"warnings", string_list(result.warnings)},
                    {"outputs", outputs_json(result.outputs)}};
   json checks = json::array();
-  for (const auto& check : result.checks) checks.push_back(check_json(check));
+  for (const auto& check : result.checks)
+    checks.push_back(check_json(check));
   const std::string label = result.checks_label.empty() ? "checks" : core::sanitize_utf8(result.checks_label);
   document[label] = std::move(checks);
   if (!result.details.is_object()) return document;
-  const json details = sanitized(result.details); // items() must not outlive it
-  for (const auto& [key, value] : details.items())
-    if (!document.contains(key)) document[key] = value;
+  // Details carry report text (failure names, messages); sanitizing here
+  // keeps the to_json contract for callers that dump() without
+  // dump_json's `replace` handler. One copy, moved into place.
+  json details = sanitized(result.details);
+  for (auto& [key, value] : details.items())
+    if (!document.contains(key)) document[key] = std::move(value);
   return document;
 }
 

@@ -45,12 +45,16 @@ std::string body(const core::Check& check) {
 std::string outcome(const core::Check& check) {
   const std::string message = attr("message", core::first_line(check.explanation, 500));
   switch (check.status) {
-  case CheckStatus::fail: return "      <failure" + message + attr("type", "rule") + ">" + body(check) + "</failure>\n";
+  case CheckStatus::fail:
+    return "      <failure" + message + attr("type", "rule") + ">" + body(check) + "</failure>\n";
   case CheckStatus::inconclusive:
     return "      <error" + message + attr("type", "inconclusive") + ">" + body(check) + "</error>\n";
-  case CheckStatus::skip: return "      <skipped" + message + "/>\n";
-  case CheckStatus::warn: return "      <system-out>" + xml_text("WARNING: " + check.explanation) + "</system-out>\n";
-  case CheckStatus::pass: return {};
+  case CheckStatus::skip:
+    return "      <skipped" + message + "/>\n";
+  case CheckStatus::warn:
+    return "      <system-out>" + xml_text("WARNING: " + check.explanation) + "</system-out>\n";
+  case CheckStatus::pass:
+    return {};
   }
   return {};
 }
@@ -66,8 +70,7 @@ std::string testcase(const core::Check& check, const std::string& classname) {
 std::string testsuite_open(const core::StepResult& result, const std::string& name, const std::string& time) {
   const Counts counts = count(result.checks);
   std::string text = "  <testsuite" + attr("name", name) + attr("tests", std::to_string(result.checks.size())) +
-                     attr("failures", std::to_string(counts.failures)) +
-                     attr("errors", std::to_string(counts.errors)) +
+                     attr("failures", std::to_string(counts.failures)) + attr("errors", std::to_string(counts.errors)) +
                      attr("skipped", std::to_string(counts.skipped)) + attr("time", time);
   if (result.started_at.time_since_epoch().count() != 0)
     text += attr("timestamp", core::format_rfc3339(result.started_at));
@@ -77,7 +80,8 @@ std::string testsuite_open(const core::StepResult& result, const std::string& na
 // The headline and summary lines, for viewers that show suite output.
 std::string suite_output(const core::StepResult& result) {
   std::string text = result.headline;
-  for (const auto& line : result.summary_lines) text += "\n" + line;
+  for (const auto& line : result.summary_lines)
+    text += "\n" + line;
   if (text.empty()) return {};
   return "    <system-out>" + xml_text(text) + "</system-out>\n";
 }
@@ -100,7 +104,8 @@ std::string render_junit(const core::StepResult& result) {
          attr("failures", std::to_string(counts.failures)) + attr("errors", std::to_string(counts.errors)) +
          attr("time", time) + ">\n";
   xml += testsuite_open(result, name, time);
-  for (const auto& check : result.checks) xml += testcase(check, name);
+  for (const auto& check : result.checks)
+    xml += testcase(check, name);
   xml += suite_output(result);
   xml += "  </testsuite>\n</testsuites>\n";
   return xml;

@@ -9,27 +9,44 @@
 namespace render {
 namespace {
 
-constexpr std::size_t k_cell_bytes = 300;       // one table cell, before escaping
-constexpr std::size_t k_note_reserve = 400;      // room kept for the truncation note
+constexpr std::size_t k_cell_bytes = 300;   // one table cell, before escaping
+constexpr std::size_t k_note_reserve = 400; // room kept for the truncation note
 constexpr std::size_t k_min_max_bytes = 1024;
 
 std::string_view escape_char(char c) {
   switch (c) {
-  case '&': return "&amp;";
-  case '<': return "&lt;";
-  case '>': return "&gt;";
-  case '|': return "&#124;"; // an entity is never a cell separator, even after a backslash
-  case '\\': return "\\\\";
-  case '`': return "\\`";
-  case '[': return "\\[";
-  case ']': return "\\]";
-  case '*': return "\\*";
-  case '_': return "\\_";
-  case '~': return "\\~";
-  case '$': return "\\$"; // GitHub renders $...$ as math
-  case '#': return "\\#";
-  case '\n': case '\r': case '\t': return " ";
-  default: return {};
+  case '&':
+    return "&amp;";
+  case '<':
+    return "&lt;";
+  case '>':
+    return "&gt;";
+  case '|':
+    return "&#124;"; // an entity is never a cell separator, even after a backslash
+  case '\\':
+    return "\\\\";
+  case '`':
+    return "\\`";
+  case '[':
+    return "\\[";
+  case ']':
+    return "\\]";
+  case '*':
+    return "\\*";
+  case '_':
+    return "\\_";
+  case '~':
+    return "\\~";
+  case '$':
+    return "\\$"; // GitHub renders $...$ as math
+  case '#':
+    return "\\#";
+  case '\n':
+  case '\r':
+  case '\t':
+    return " ";
+  default:
+    return {};
   }
 }
 
@@ -38,45 +55,60 @@ std::string escape_line_start(std::string text) {
   if (text.empty()) return text;
   if (text[0] == '-' || text[0] == '+' || text[0] == '=') return "\\" + text;
   std::size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
+    ++digits;
   if (digits > 0 && digits < text.size() && (text[digits] == '.' || text[digits] == ')')) text.insert(digits, "\\");
   return text;
 }
 
-std::string cell(std::string_view text) { return markdown_escape(core::truncate(text, k_cell_bytes)); }
+std::string cell(std::string_view text) {
+  return markdown_escape(core::truncate(text, k_cell_bytes));
+}
 
 std::string_view verdict_emoji(core::Verdict verdict) {
   switch (verdict) {
-  case core::Verdict::pass: return "✅";
-  case core::Verdict::fail: return "❌";
-  case core::Verdict::inconclusive: return "⚠️";
+  case core::Verdict::pass:
+    return "✅";
+  case core::Verdict::fail:
+    return "❌";
+  case core::Verdict::inconclusive:
+    return "⚠️";
   }
   return "⚠️";
 }
 
 std::string_view status_emoji(core::CheckStatus status) {
   switch (status) {
-  case core::CheckStatus::pass: return "✅";
-  case core::CheckStatus::fail: return "❌";
-  case core::CheckStatus::warn: return "⚠️";
-  case core::CheckStatus::skip: return "⏭️";
-  case core::CheckStatus::inconclusive: return "❓";
+  case core::CheckStatus::pass:
+    return "✅";
+  case core::CheckStatus::fail:
+    return "❌";
+  case core::CheckStatus::warn:
+    return "⚠️";
+  case core::CheckStatus::skip:
+    return "⏭️";
+  case core::CheckStatus::inconclusive:
+    return "❓";
   }
   return "❓";
 }
 
 std::string_view severity_name(core::Finding::Severity severity) {
   switch (severity) {
-  case core::Finding::Severity::error: return "error";
-  case core::Finding::Severity::warning: return "warning";
-  case core::Finding::Severity::notice: return "notice";
+  case core::Finding::Severity::error:
+    return "error";
+  case core::Finding::Severity::warning:
+    return "warning";
+  case core::Finding::Severity::notice:
+    return "notice";
   }
   return "notice";
 }
 
 std::string heading(const core::StepResult& result) {
   std::string verdict(core::to_string(result.verdict));
-  for (auto& c : verdict) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (auto& c : verdict)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   const std::string title = result.headline.empty() ? verdict : result.headline;
   return "## " + std::string(verdict_emoji(result.verdict)) + " " + markdown_escape(title) + "\n\n" +
          "Step: " + markdown_escape(result.step) + "\n\n";
@@ -84,13 +116,16 @@ std::string heading(const core::StepResult& result) {
 
 std::string summary(const core::StepResult& result) {
   std::string text;
-  for (const auto& line : result.summary_lines) text += "- " + escape_line_start(markdown_escape(line)) + "\n";
+  for (const auto& line : result.summary_lines)
+    text += "- " + escape_line_start(markdown_escape(line)) + "\n";
   return text.empty() ? text : text + "\n";
 }
 
 std::string checks_table(const core::StepResult& result) {
   if (result.checks.empty()) return {};
-  std::string text = "### " + markdown_escape(result.checks_label) + "\n\n";
+  std::string label = result.checks_label.empty() ? "checks" : result.checks_label;
+  label[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(label[0])));
+  std::string text = "### " + markdown_escape(label) + "\n\n";
   text += "| | Id | Title | Status | Explanation | Actual | Limit |\n|:-:|---|---|---|---|---|---|\n";
   for (const auto& check : result.checks)
     text += "| " + std::string(status_emoji(check.status)) + " | " + cell(check.id) + " | " + cell(check.title) +
@@ -109,7 +144,8 @@ std::string finding_row(const core::Finding& finding) {
 std::string findings_table(const core::StepResult& result, std::size_t budget) {
   const std::size_t total = result.findings.size() + result.findings_omitted;
   if (total == 0) return {};
-  std::string text = "### Findings (" + std::to_string(total) + ")\n\n| Severity | Title | Location | Message |\n|---|---|---|---|\n";
+  std::string text =
+      "### Findings (" + std::to_string(total) + ")\n\n| Severity | Title | Location | Message |\n|---|---|---|---|\n";
   std::size_t shown = 0;
   for (const auto& finding : result.findings) {
     std::string row = finding_row(finding);
@@ -125,7 +161,8 @@ std::string findings_table(const core::StepResult& result, std::size_t budget) {
 std::string warnings_list(const core::StepResult& result) {
   if (result.warnings.empty()) return {};
   std::string text = "### Warnings\n\n";
-  for (const auto& warning : result.warnings) text += "- " + escape_line_start(cell(warning)) + "\n";
+  for (const auto& warning : result.warnings)
+    text += "- " + escape_line_start(cell(warning)) + "\n";
   return text + "\n";
 }
 
@@ -152,7 +189,8 @@ std::string footer(const ci::CiContext& context) {
     if (!part.empty()) parts.push_back(part);
   if (parts.empty()) return {};
   std::string text = "<sub>";
-  for (std::size_t i = 0; i < parts.size(); ++i) text += (i ? " · " : "") + parts[i];
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    text += (i ? " · " : "") + parts[i];
   return text + "</sub>\n";
 }
 
@@ -174,8 +212,10 @@ std::string markdown_escape(std::string_view text) {
   out.reserve(clean.size() + clean.size() / 8);
   for (const char c : clean) {
     const std::string_view escaped = escape_char(c);
-    if (escaped.empty()) out += c;
-    else out += escaped;
+    if (escaped.empty())
+      out += c;
+    else
+      out += escaped;
   }
   return out;
 }

@@ -22,7 +22,8 @@ std::string github_name(std::string_view name) {
 
 std::string dotenv_value(std::string_view value) {
   std::string out = core::sanitize_utf8(value);
-  std::replace_if(out.begin(), out.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
+  std::replace_if(
+      out.begin(), out.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
   return core::trim(out); // GitLab strips surrounding blanks anyway
 }
 
@@ -34,12 +35,15 @@ std::string random_delimiter() {
   std::string out = "ghadelimiter_";
   for (int i = 0; i < 4; ++i) {
     const std::uint32_t word = device();
-    for (int shift = 0; shift < 32; shift += 4) out += k_hex[(word >> shift) & 0xF];
+    for (int shift = 0; shift < 32; shift += 4)
+      out += k_hex[(word >> shift) & 0xF];
   }
   return out;
 }
 
-std::string github_output(const OutputPairs& outputs) { return github_output(outputs, random_delimiter); }
+std::string github_output(const OutputPairs& outputs) {
+  return github_output(outputs, random_delimiter);
+}
 
 std::string github_output(const OutputPairs& outputs, const std::function<std::string()>& make_delimiter) {
   std::string text;
@@ -47,7 +51,8 @@ std::string github_output(const OutputPairs& outputs, const std::function<std::s
     const std::string name = github_name(raw_name);
     const std::string value = core::sanitize_utf8(raw_value);
     std::string delimiter = make_delimiter();
-    while (delimiter.empty() || value.find(delimiter) != std::string::npos) delimiter = make_delimiter();
+    while (delimiter.empty() || value.find(delimiter) != std::string::npos)
+      delimiter = make_delimiter();
     text += name + "<<" + delimiter + "\n" + value + "\n" + delimiter + "\n";
   }
   return text;

@@ -33,8 +33,8 @@ void write_file(io::Output& output, const std::string& path, const std::string& 
 
 std::int64_t section_time(const core::StepResult& result) {
   // The result's own clock keeps the output reproducible; "now" only for results without one.
-  const auto time = result.finished_at.time_since_epoch().count() != 0 ? result.finished_at
-                                                                         : std::chrono::system_clock::now();
+  const auto time =
+      result.finished_at.time_since_epoch().count() != 0 ? result.finished_at : std::chrono::system_clock::now();
   return std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count();
 }
 
@@ -48,8 +48,7 @@ std::string terminal_text(const core::StepResult& result, const ci::CiContext& c
          render_warnings(result, color);
 }
 
-void publish_github(const core::StepResult& result, const ci::CiContext& context, io::Output& output,
-                    Errors& errors) {
+void publish_github(const core::StepResult& result, const ci::CiContext& context, io::Output& output, Errors& errors) {
   output.out(github_annotations(result));
   if (!context.github_step_summary.empty())
     write_file(output, context.github_step_summary, render_markdown(result, context), Mode::append, errors);
@@ -60,9 +59,9 @@ void publish_github(const core::StepResult& result, const ci::CiContext& context
 void write_dotenv(const core::StepResult& result, const std::string& path, io::Output& output, Errors& errors) {
   const DotenvFile file = dotenv(result.outputs);
   for (const auto& name : file.dropped)
-    output.err("warning: " + name + " left out of " + path + " (GitLab dotenv limits: " +
-               std::to_string(k_dotenv_max_bytes) + " bytes, " + std::to_string(k_dotenv_max_variables) +
-               " variables, unique names)\n");
+    output.err("warning: " + name + " left out of " + path +
+               " (GitLab dotenv limits: " + std::to_string(k_dotenv_max_bytes) + " bytes, " +
+               std::to_string(k_dotenv_max_variables) + " variables, unique names)\n");
   write_file(output, path, file.text, Mode::replace, errors);
 }
 

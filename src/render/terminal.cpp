@@ -22,16 +22,20 @@ std::string paint(std::string_view text, std::string_view colour, bool color) {
 
 std::string_view verdict_colour(core::Verdict verdict) {
   switch (verdict) {
-  case core::Verdict::pass: return k_green;
-  case core::Verdict::fail: return k_red;
-  case core::Verdict::inconclusive: return k_yellow;
+  case core::Verdict::pass:
+    return k_green;
+  case core::Verdict::fail:
+    return k_red;
+  case core::Verdict::inconclusive:
+    return k_yellow;
   }
   return k_yellow;
 }
 
 std::string upper(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return out;
 }
 
@@ -42,20 +46,28 @@ struct Mark {
 
 Mark mark_for(core::CheckStatus status) {
   switch (status) {
-  case core::CheckStatus::pass: return {"✔", k_green};
-  case core::CheckStatus::fail: return {"✘", k_red};
-  case core::CheckStatus::warn: return {"!", k_yellow};
-  case core::CheckStatus::skip: return {"-", k_dim};
-  case core::CheckStatus::inconclusive: return {"?", k_yellow};
+  case core::CheckStatus::pass:
+    return {"✔", k_green};
+  case core::CheckStatus::fail:
+    return {"✘", k_red};
+  case core::CheckStatus::warn:
+    return {"!", k_yellow};
+  case core::CheckStatus::skip:
+    return {"-", k_dim};
+  case core::CheckStatus::inconclusive:
+    return {"?", k_yellow};
   }
   return {"?", k_yellow};
 }
 
 Mark mark_for(core::Finding::Severity severity) {
   switch (severity) {
-  case core::Finding::Severity::error: return {"✘", k_red};
-  case core::Finding::Severity::warning: return {"!", k_yellow};
-  case core::Finding::Severity::notice: return {"i", k_dim};
+  case core::Finding::Severity::error:
+    return {"✘", k_red};
+  case core::Finding::Severity::warning:
+    return {"!", k_yellow};
+  case core::Finding::Severity::notice:
+    return {"i", k_dim};
   }
   return {"i", k_dim};
 }
@@ -90,7 +102,8 @@ std::string finding_lines(const core::Finding& finding, bool color) {
 
 std::string one_line(std::string_view text) {
   std::string out = core::sanitize_utf8(text);
-  std::replace_if(out.begin(), out.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
+  std::replace_if(
+      out.begin(), out.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
   return out;
 }
 
@@ -107,9 +120,11 @@ std::string render_headline(const core::StepResult& result, bool color) {
 
 std::string render_overview(const core::StepResult& result, bool color) {
   std::string text;
-  for (const auto& line : result.summary_lines) text += "  " + one_line(line) + "\n";
+  for (const auto& line : result.summary_lines)
+    text += "  " + one_line(line) + "\n";
   if (!result.checks.empty()) text += paint(one_line(result.checks_label), k_bold, color) + ":\n";
-  for (const auto& check : result.checks) text += check_line(check, color);
+  for (const auto& check : result.checks)
+    text += check_line(check, color);
   return text;
 }
 
@@ -118,7 +133,8 @@ std::string render_findings(const core::StepResult& result, bool color) {
   if (total == 0) return {};
   std::string text = paint("findings", k_bold, color) + " (" + std::to_string(total) + "):\n";
   const std::size_t shown = std::min(result.findings.size(), k_terminal_max_findings);
-  for (std::size_t i = 0; i < shown; ++i) text += finding_lines(result.findings[i], color);
+  for (std::size_t i = 0; i < shown; ++i)
+    text += finding_lines(result.findings[i], color);
   if (total > shown) text += "  ... and " + std::to_string(total - shown) + " more\n";
   return text;
 }

@@ -121,7 +121,7 @@ private:
     m_case.file = text_field(test, "filePath");
     if (auto line = test.find("line"); line != test.end() && line->is_number()) m_case.line = line->get<int>();
     if (auto duration = test.find("duration"); duration != test.end() && duration->is_number())
-      m_case.time_seconds = duration->get<double>() / 1000.0;
+      m_case.time = std::to_string(duration->get<double>() / 1000.0);
     const std::string status = text_field(test, "status");
     const bool flaky = test.value("flaky", false) == true;
     int retries = 0;

@@ -31,8 +31,27 @@ std::string_view to_string(Format format) {
 }
 
 std::string TestCase::id() const {
+  std::string out;
+  append_id(out);
+  return out;
+}
+
+void TestCase::append_id(std::string& out) const {
   const std::string& scope = classname.empty() ? suite : classname;
-  return scope.empty() ? name : scope + "::" + name;
+  if (!scope.empty()) {
+    out += scope;
+    out += "::";
+  }
+  out += name;
+}
+
+double TestCase::seconds() const {
+  std::string digits; // Surefire writes "1,234.5"
+  for (const char c : time)
+    if (c != ',') digits += c;
+  char* end = nullptr;
+  const double value = std::strtod(digits.c_str(), &end);
+  return end != digits.c_str() && value >= 0 ? value : 0;
 }
 
 void TestCase::clear() {
@@ -41,7 +60,7 @@ void TestCase::clear() {
   name.clear();
   file.clear();
   line = 0;
-  time_seconds = 0;
+  time.clear();
   outcome = Outcome::passed;
   message.clear();
   details.clear();

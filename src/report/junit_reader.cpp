@@ -40,15 +40,6 @@ std::string attribute_or(const char** attributes, const char* name) {
   return value ? core::sanitize_utf8(value) : std::string();
 }
 
-// Surefire writes "1,234.5"; producers also write "" or "N/A".
-double parse_seconds(const char* text) {
-  if (!text) return 0;
-  std::string digits;
-  for (const char* c = text; *c; ++c)
-    if (*c != ',') digits += *c;
-  return std::strtod(digits.c_str(), nullptr);
-}
-
 struct SuiteFrame {
   std::string path;
   long declared_tests = -1, declared_failures = -1, declared_errors = -1, declared_skipped = -1;
@@ -177,19 +168,33 @@ private:
     m_details.clear();
     m_output.clear();
     m_case.suite = m_suites.empty() ? std::string() : m_suites.back().path;
-    m_case.name = attribute_or(attributes, "name");
-    m_case.classname = attribute_or(attributes, "classname");
-    m_case.file = attribute_or(attributes, "file");
+    // One pass over the attributes. expat hands over valid UTF-8, and control
+    // characters were replaced before parsing, so values are copied as they are.
+    for (const char** a = attributes; *a; a += 2) {
+      const char* key = a[0];
+      const char* value = a[1];
+      switch (key[0]) {
+      case 'n': if (std::strcmp(key, "name") == 0) m_case.name.assign(value); break;
+      case 'c': if (std::strcmp(key, "classname") == 0) m_case.classname.assign(value); break;
+      case 'f': if (std::strcmp(key, "file") == 0) m_case.file.assign(value); break;
+      case 'l': if (std::strcmp(key, "line") == 0) m_case.line = std::atoi(value); break;
+      case 't': if (std::strcmp(key, "time") == 0) m_case.time.assign(value); break;
+      case 's': if (std::strcmp(key, "status") == 0) m_has_skip |= skipped_status(value); break;
+      case 'r': if (std::strcmp(key, "result") == 0) m_has_skip |= skipped_result(value); break;
+      default: break;
+      }
+    }
     if (m_case.file.empty()) m_case.file = m_suite_file;
-    if (const char* line = attribute(attributes, "line")) m_case.line = std::atoi(line);
-    m_case.time_seconds = parse_seconds(attribute(attributes, "time"));
-    // GoogleTest: status="notrun" (DISABLED_) and result="skipped"/"suppressed".
-    const char* status = attribute(attributes, "status");
-    const char* result = attribute(attributes, "result");
-    if ((status && (std::strcmp(status, "notrun") == 0 || std::strcmp(status, "disabled") == 0 ||
-                    std::strcmp(status, "skipped") == 0)) ||
-        (result && (std::strcmp(result, "skipped") == 0 || std::strcmp(result, "suppressed") == 0)))
-      m_has_skip = true;
+  }
+
+  // GoogleTest: status="notrun" (DISABLED_), result="skipped"/"suppressed";
+  // ctest: status="disabled"/"notrun".
+  static bool skipped_status(const char* value) {
+    return std::strcmp(value, "notrun") == 0 || std::strcmp(value, "disabled") == 0 ||
+           std::strcmp(value, "skipped") == 0;
+  }
+  static bool skipped_result(const char* value) {
+    return std::strcmp(value, "skipped") == 0 || std::strcmp(value, "suppressed") == 0;
   }
 
   void case_child(Tag tag, const char** attributes) {
@@ -202,7 +207,9 @@ private:
     case Tag::rerun_failure:
     case Tag::rerun_error: ++m_case.failed_attempts; break;
     case Tag::system_out:
-    case Tag::system_err: start_capture(m_output); return;
+    case Tag::system_err:
+      if (m_sink.wants_details()) start_capture(m_output);
+      return;
     case Tag::property: return add_property(attributes);
     default: return;
     }
@@ -212,7 +219,7 @@ private:
       if (m_case.message.empty()) m_case.message = core::truncate(attribute_or(attributes, "type"), m_limits.message_bytes);
       m_primary_message = primary;
     }
-    if (tag != Tag::skipped && m_details.empty()) start_capture(m_details);
+    if (tag != Tag::skipped && m_details.empty() && m_sink.wants_details()) start_capture(m_details);
   }
 
   void add_property(const char** attributes) {

@@ -21,7 +21,7 @@ struct TestCase {
   std::string name;
   std::string file;      // source file when the producer records one
   int line = 0;
-  double time_seconds = 0;
+  std::string time;      // seconds as the producer wrote them ("0.012"); may be empty
   Outcome outcome = Outcome::passed;
   std::string message;   // one-line reason (failure message, skip reason)
   std::string details;   // stack trace or diagnostic, bounded
@@ -32,6 +32,9 @@ struct TestCase {
 
   // "classname::name", or "suite::name" when there is no classname.
   std::string id() const;
+  // Appends the id to `out` (no allocation when `out` has capacity).
+  void append_id(std::string& out) const;
+  double seconds() const; // `time` parsed; 0 when absent or malformed
   void clear();
 };
 
@@ -58,6 +61,9 @@ public:
   // Called when a suite ends (for required-suite checks); nested suites
   // report their own full path.
   virtual void on_suite(std::string_view /*name*/) {}
+  // False when the sink has no use for failure details and outputs any more;
+  // readers then skip collecting them, which keeps large reports fast.
+  virtual bool wants_details() const { return true; }
 };
 
 } // namespace report

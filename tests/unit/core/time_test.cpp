@@ -13,7 +13,7 @@ long long epoch_of(const std::string& text) {
   return std::chrono::duration_cast<std::chrono::seconds>(time->time_since_epoch()).count();
 }
 
-constexpr long long k_2026_11_21_10h = 1763719200; // 2026-11-21T10:00:00Z
+constexpr long long k_2026_11_21_10h = 1795255200; // 2026-11-21T10:00:00Z
 
 } // namespace
 
@@ -41,7 +41,7 @@ TEST_CASE("parse_time accepts a space separator, a bare date and @epoch") {
 }
 
 TEST_CASE("parse_time rejects malformed input") {
-  for (const char* text : {"", "yesterday", "2026-13-01", "2026-00-10", "2026-11-32", "2026-11-21T25:00:00Z",
+  for (const std::string text : {"", "yesterday", "2026-13-01", "2026-00-10", "2026-11-32", "2026-11-21T25:00:00Z",
                            "2026-11-21T10:61:00Z", "2026-11-21X10:00:00Z", "2026-11-21T10:00Z",
                            "2026-11-21T10:00:00+0200", "2026-11-21T10:00:00 UTC", "2026-11-21T10:00:00Zjunk",
                            "@", "@12abc", "2026-11-21trailing",

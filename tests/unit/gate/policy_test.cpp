@@ -4,7 +4,7 @@
 
 #include "core/time.hpp"
 #include "gate/policy.hpp"
-#include "support/temp_dir.hpp"
+#include "../support/temp_dir.hpp"
 
 using gate::Level;
 

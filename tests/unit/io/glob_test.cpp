@@ -1,11 +1,12 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "io/glob.hpp"
-#include "support/temp_dir.hpp"
+#include "../support/temp_dir.hpp"
 
 TEST_CASE("* matches within one path component") {
   CHECK(io::glob_match("*.xml", "report.xml"));

@@ -19,11 +19,12 @@ core::StepResult sample() {
   result.step = "gate-on-test-report";
   result.headline = "FAIL: 1 rule failed";
   result.verdict = core::Verdict::fail;
-  result.checks = {{"failures-A", "A-level failures", core::CheckStatus::fail, "2 failures (limit 0)\nsecond line", "2", "0"},
-                   {"min-tests", "Minimum tests", core::CheckStatus::pass, "12 tests", "12", "1"},
-                   {"flaky", "Flaky tests", core::CheckStatus::warn, "1 flaky test", "1", ""},
-                   {"coverage", "", core::CheckStatus::skip, "not configured", "", ""},
-                   {"reports", "Reports", core::CheckStatus::inconclusive, "no report matched", "", ""}};
+  result.checks = {
+      {"failures-A", "A-level failures", core::CheckStatus::fail, "2 failures (limit 0)\nsecond line", "2", "0"},
+      {"min-tests", "Minimum tests", core::CheckStatus::pass, "12 tests", "12", "1"},
+      {"flaky", "Flaky tests", core::CheckStatus::warn, "1 flaky test", "1", ""},
+      {"coverage", "", core::CheckStatus::skip, "not configured", "", ""},
+      {"reports", "Reports", core::CheckStatus::inconclusive, "no report matched", "", ""}};
   result.started_at = *core::parse_time("2026-11-21T10:00:00Z");
   result.finished_at = result.started_at + std::chrono::milliseconds(12);
   return result;
@@ -42,11 +43,13 @@ int validate(const std::string& xml) {
   TempDir dir;
   const fs::path file = dir.path / "result.xml";
   std::ofstream(file, std::ios::binary) << xml;
-  const std::string command = "xmllint --noout --schema '" + std::string(SHIPGATE_JUNIT_XSD) + "' '" +
-                              file.string() + "' 2>'" + (dir.path / "xmllint.err").string() + "'";
+  const std::string command = "xmllint --noout --schema '" + std::string(SHIPGATE_JUNIT_XSD) + "' '" + file.string() +
+                              "' 2>'" + (dir.path / "xmllint.err").string() + "'";
   const int status = std::system(command.c_str());
-  if (status == 0) fs::remove_all(dir.path);
-  else MESSAGE("kept " << dir.path.string());
+  if (status == 0)
+    fs::remove_all(dir.path);
+  else
+    MESSAGE("kept " << dir.path.string());
   return status;
 }
 

@@ -25,12 +25,15 @@ core::StepResult sample() {
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream stream(text);
-  for (std::string line; std::getline(stream, line);) lines.push_back(line);
+  for (std::string line; std::getline(stream, line);)
+    lines.push_back(line);
   return lines;
 }
 
 // Pipes that GFM treats as cell separators.
-std::size_t raw_pipes(const std::string& line) { return static_cast<std::size_t>(std::count(line.begin(), line.end(), '|')); }
+std::size_t raw_pipes(const std::string& line) {
+  return static_cast<std::size_t>(std::count(line.begin(), line.end(), '|'));
+}
 
 std::string line_containing(const std::string& text, const std::string& needle) {
   for (const auto& line : lines_of(text))
@@ -48,7 +51,7 @@ TEST_CASE("markdown has a heading, the summary, the checks and the findings") {
   const std::string md = render::render_markdown(sample(), context);
   CHECK(md.rfind("## ❌ FAIL: 1 A-level failure\n", 0) == 0);
   CHECK(md.find("- 3 tests: 2 passed, 1 failed\n") != std::string::npos);
-  CHECK(md.find("### rules\n") != std::string::npos);
+  CHECK(md.find("### Rules\n") != std::string::npos);
   CHECK(md.find("| ❌ | failures-A | A-level failures | fail | 1 failure (limit 0) | 1 | 0 |") != std::string::npos);
   CHECK(md.find("### Findings (1)") != std::string::npos);
   CHECK(md.find("| tests/a.py:7 | boom |") != std::string::npos);

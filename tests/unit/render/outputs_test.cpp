@@ -11,7 +11,8 @@ namespace {
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream stream(text);
-  for (std::string line; std::getline(stream, line);) lines.push_back(line);
+  for (std::string line; std::getline(stream, line);)
+    lines.push_back(line);
   return lines;
 }
 
@@ -25,7 +26,8 @@ std::vector<std::pair<std::string, std::string>> parse_github_output(const std::
     const std::string name = lines[i].substr(0, marker), delimiter = lines[i].substr(marker + 2);
     std::string value;
     bool first = true;
-    for (++i; i < lines.size() && lines[i] != delimiter; ++i, first = false) value += (first ? "" : "\n") + lines[i];
+    for (++i; i < lines.size() && lines[i] != delimiter; ++i, first = false)
+      value += (first ? "" : "\n") + lines[i];
     REQUIRE(i < lines.size());
     entries.emplace_back(name, value);
   }
@@ -47,7 +49,8 @@ TEST_CASE("every output is a heredoc with a random ghadelimiter") {
 
 TEST_CASE("random delimiters differ") {
   std::set<std::string> seen;
-  for (int i = 0; i < 20; ++i) seen.insert(render::random_delimiter());
+  for (int i = 0; i < 20; ++i)
+    seen.insert(render::random_delimiter());
   CHECK(seen.size() == 20);
 }
 
@@ -88,7 +91,8 @@ TEST_CASE("dotenv stays under 5 KB and 20 variables by dropping later keys") {
   CHECK(file.dropped == std::vector<std::string>{"SHIPGATE_BIG"});
 
   pairs.clear();
-  for (int i = 0; i < 25; ++i) pairs.emplace_back("k" + std::to_string(i), "v");
+  for (int i = 0; i < 25; ++i)
+    pairs.emplace_back("k" + std::to_string(i), "v");
   file = render::dotenv(pairs);
   CHECK(lines_of(file.text).size() == 20);
   CHECK(file.dropped.size() == 5);

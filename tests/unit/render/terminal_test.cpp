@@ -10,12 +10,14 @@ core::StepResult failing_result() {
   result.verdict = core::Verdict::fail;
   result.headline = "FAIL: 2 A-level failures (limit 0)";
   result.summary_lines = {"12 tests: 9 passed, 2 failed, 1 skipped"};
-  result.checks = {{"failures-A", "A-level failures", core::CheckStatus::fail, "2 A-level failures (limit 0)", "2", "0"},
-                   {"min-tests", "Minimum tests", core::CheckStatus::pass, "12 tests (minimum 1)", "12", "1"},
-                   {"flaky", "Flaky tests", core::CheckStatus::warn, "1 flaky test", "1", ""},
-                   {"coverage", "Coverage", core::CheckStatus::skip, "not configured", "", ""},
-                   {"reports", "Reports", core::CheckStatus::inconclusive, "no report found", "", ""}};
-  result.findings = {{core::Finding::Severity::error, "[A] failed: test_pay::test_refund", "assert 1 == 2\nmore", "tests/test_pay.py", 42}};
+  result.checks = {
+      {"failures-A", "A-level failures", core::CheckStatus::fail, "2 A-level failures (limit 0)", "2", "0"},
+      {"min-tests", "Minimum tests", core::CheckStatus::pass, "12 tests (minimum 1)", "12", "1"},
+      {"flaky", "Flaky tests", core::CheckStatus::warn, "1 flaky test", "1", ""},
+      {"coverage", "Coverage", core::CheckStatus::skip, "not configured", "", ""},
+      {"reports", "Reports", core::CheckStatus::inconclusive, "no report found", "", ""}};
+  result.findings = {{core::Finding::Severity::error, "[A] failed: test_pay::test_refund", "assert 1 == 2\nmore",
+                      "tests/test_pay.py", 42}};
   result.warnings = {"report b.xml has no tests"};
   return result;
 }

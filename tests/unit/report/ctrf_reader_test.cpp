@@ -4,8 +4,8 @@
 
 #include "report/ctrf_reader.hpp"
 #include "report/detect.hpp"
-#include "support/recording_sink.hpp"
-#include "support/temp_dir.hpp"
+#include "../support/recording_sink.hpp"
+#include "../support/temp_dir.hpp"
 
 using report::Outcome;
 using test_support::RecordingSink;
@@ -47,7 +47,7 @@ TEST_CASE("statuses: passed, failed, skipped, pending, other") {
   REQUIRE_MESSAGE(read.status.ok(), read.status.error().describe());
   REQUIRE(read.sink.cases.size() == 5);
   CHECK(read.sink.find("p")->outcome == Outcome::passed);
-  CHECK(read.sink.find("p")->time_seconds == doctest::Approx(1.5));
+  CHECK(read.sink.find("p")->seconds() == doctest::Approx(1.5));
   const auto* failed = read.sink.find("f");
   CHECK(failed->outcome == Outcome::failed);
   CHECK(failed->message == "expected 1");

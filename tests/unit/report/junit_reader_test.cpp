@@ -7,8 +7,8 @@
 #include "core/text.hpp"
 #include "report/detect.hpp"
 #include "report/junit_reader.hpp"
-#include "support/recording_sink.hpp"
-#include "support/temp_dir.hpp"
+#include "../support/recording_sink.hpp"
+#include "../support/temp_dir.hpp"
 
 using report::Outcome;
 using test_support::RecordingSink;
@@ -63,7 +63,7 @@ trace line 2</failure></testcase>
   CHECK(bad->message == "expected 1");
   CHECK(contains(bad->details, "trace line 2"));
   CHECK(read.sink.find("later")->message == "not today");
-  CHECK(read.sink.find("ok")->time_seconds == doctest::Approx(0.5));
+  CHECK(read.sink.find("ok")->seconds() == doctest::Approx(0.5));
   CHECK(read.sink.find("测试 [A]")->id() == "s::测试 [A]");
   CHECK(read.sink.suites == std::vector<std::string>{"s"});
 }

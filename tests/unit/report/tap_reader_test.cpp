@@ -5,8 +5,8 @@
 #include "core/text.hpp"
 #include "report/detect.hpp"
 #include "report/tap_reader.hpp"
-#include "support/recording_sink.hpp"
-#include "support/temp_dir.hpp"
+#include "../support/recording_sink.hpp"
+#include "../support/temp_dir.hpp"
 
 using report::Outcome;
 using test_support::RecordingSink;
