@@ -18,10 +18,18 @@ SystemTime from_epoch_seconds(long long seconds) {
   return SystemTime(duration_cast<SystemTime::duration>(std::chrono::seconds(seconds)));
 }
 
+int days_in_month(int year, int month) {
+  static constexpr int k_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : k_days[month - 1];
+}
+
 std::optional<SystemTime> from_fields(int year, int month, int day, int hour, int minute, int second,
                                       long offset_seconds) {
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
     return std::nullopt;
+  // timegm would quietly turn 2026-02-30 into March 2nd.
+  if (day > days_in_month(year, month)) return std::nullopt;
   std::tm fields{};
   fields.tm_year = year - 1900;
   fields.tm_mon = month - 1;
@@ -32,6 +40,8 @@ std::optional<SystemTime> from_fields(int year, int month, int day, int hour, in
   const std::time_t epoch = timegm(&fields);
   return from_epoch_seconds(static_cast<long long>(epoch) - offset_seconds);
 }
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 } // namespace
 
@@ -60,7 +70,8 @@ std::optional<SystemTime> parse_time(std::string_view text) {
   long offset = 0;
   if (rest.empty() || rest == "Z" || rest == "z") {
     offset = 0;
-  } else if ((rest[0] == '+' || rest[0] == '-') && rest.size() == 6 && rest[3] == ':') {
+  } else if ((rest[0] == '+' || rest[0] == '-') && rest.size() == 6 && rest[3] == ':' && is_digit(rest[1]) &&
+             is_digit(rest[2]) && is_digit(rest[4]) && is_digit(rest[5])) {
     const int hours = std::stoi(std::string(rest.substr(1, 2)));
     const int minutes = std::stoi(std::string(rest.substr(4, 2)));
     offset = (hours * 3600L + minutes * 60L) * (rest[0] == '-' ? -1 : 1);

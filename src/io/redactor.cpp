@@ -46,6 +46,21 @@ std::size_t Redactor::find_next(std::string_view text, std::size_t from, std::si
       length = secret.size();
     }
   }
+  if (best == std::string_view::npos) return best;
+  // Secrets that overlap the match ("abcdefgh" then "efghijkl") extend it, so
+  // no part of either is left in clear.
+  std::size_t end = best + length;
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const auto& secret : m_secrets)
+      for (std::size_t at = text.find(secret, best + 1); at != std::string_view::npos && at < end;
+           at = text.find(secret, at + 1))
+        if (at + secret.size() > end) {
+          end = at + secret.size();
+          grew = true;
+        }
+  }
+  length = end - best;
   return best;
 }
 

@@ -185,8 +185,8 @@ std::string footer(const ci::CiContext& context) {
   if (!context.commit.empty()) parts.push_back("commit " + cell(context.commit.substr(0, 12)));
   if (!context.branch.empty()) parts.push_back("branch " + cell(context.branch));
   if (!context.environment.empty()) parts.push_back("environment " + cell(context.environment));
-  for (auto part : {link("pipeline", context.pipeline_url), link("job", context.job_url)})
-    if (!part.empty()) parts.push_back(part);
+  for (std::string part : {link("pipeline", context.pipeline_url), link("job", context.job_url)})
+    if (!part.empty()) parts.push_back(std::move(part));
   if (parts.empty()) return {};
   std::string text = "<sub>";
   for (std::size_t i = 0; i < parts.size(); ++i)

@@ -53,7 +53,8 @@ std::string github_output(const OutputPairs& outputs, const std::function<std::s
     std::string delimiter = make_delimiter();
     while (delimiter.empty() || value.find(delimiter) != std::string::npos)
       delimiter = make_delimiter();
-    text += name + "<<" + delimiter + "\n" + value + "\n" + delimiter + "\n";
+    text.append(name).append("<<").append(delimiter).append("\n");
+    text.append(value).append("\n").append(delimiter).append("\n");
   }
   return text;
 }

@@ -58,10 +58,12 @@ void publish_github(const core::StepResult& result, const ci::CiContext& context
 
 void write_dotenv(const core::StepResult& result, const std::string& path, io::Output& output, Errors& errors) {
   const DotenvFile file = dotenv(result.outputs);
-  for (const auto& name : file.dropped)
-    output.err("warning: " + name + " left out of " + path +
-               " (GitLab dotenv limits: " + std::to_string(k_dotenv_max_bytes) + " bytes, " +
-               std::to_string(k_dotenv_max_variables) + " variables, unique names)\n");
+  const std::string why = " (GitLab dotenv limits: " + std::to_string(k_dotenv_max_bytes) + " bytes, " +
+                          std::to_string(k_dotenv_max_variables) + " variables, unique names)\n";
+  for (const auto& name : file.dropped) {
+    std::string line = "warning: " + name;
+    output.err(line.append(" left out of ").append(path).append(why));
+  }
   write_file(output, path, file.text, Mode::replace, errors);
 }
 

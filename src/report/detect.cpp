@@ -95,6 +95,10 @@ core::Result<Format> detect_format(const std::string& path) {
   head.resize(static_cast<std::size_t>(in.gcount()));
   if (head.empty()) return core::make_error(core::ErrorKind::invalid_input, "the file is empty (no test report in it)", path + ":1");
   std::string_view view(head);
+  // UTF-16 XML (with a byte-order mark, or "<" as its first character).
+  if (core::starts_with(view, "\xFF\xFE") || core::starts_with(view, "\xFE\xFF") ||
+      core::starts_with(view, std::string_view("<\0", 2)) || core::starts_with(view, std::string_view("\0<", 2)))
+    return Format::junit;
   if (core::starts_with(view, "\xEF\xBB\xBF")) view.remove_prefix(3);
   const auto first = view.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos)

@@ -301,7 +301,7 @@ core::Status read_junit(const std::string& path, ReportSink& sink, const ReadLim
   auto status = stream.parse_file(path);
   if (const auto replaced = stream.replaced_control_characters(); replaced > 0)
     sink.on_warning({std::to_string(replaced) +
-                         " control character(s) that XML does not allow (e.g. ANSI colour codes) were read as '?'",
+                         " byte(s) that XML does not allow (control characters such as ANSI colour codes, invalid UTF-8) were read as '?'",
                      path});
   return status;
 }

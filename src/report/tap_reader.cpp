@@ -104,7 +104,10 @@ public:
     if (core::starts_with(text, "1..")) return plan_line(text);
     if (core::starts_with(text, "Bail out!")) return bail_out(text);
     if (auto point = parse_test_point(text)) return test_point(*point);
-    if (core::starts_with(text, "# Subtest:")) m_pending_subtest = core::trim(text.substr(10));
+    if (core::starts_with(text, "# Subtest:")) {
+      begin_subtest();
+      m_pending_subtest = core::trim(text.substr(10));
+    }
   }
 
   void finish() {
@@ -147,7 +150,8 @@ private:
     flush_point();
     ++m_seen;
     m_case.clear();
-    m_details.clear();
+    if (!m_in_subtest) m_details.clear(); // a subtest's lines are the details of this, its parent
+    m_in_subtest = false;
     m_case.suite = m_suite; // the file name, so ids do not depend on the workspace path
     m_case.name = core::sanitize_utf8(point.description.empty() ? "test " + std::to_string(point.number)
                                                                 : point.description);
@@ -181,12 +185,22 @@ private:
   // other indented lines are subtests, kept as details of the parent.
   void indented_line(std::string_view text) {
     const std::string trimmed = core::trim(text);
-    if (trimmed == "---" && m_has_point) {
+    if (trimmed == "---" && m_has_point && !m_in_subtest) {
       m_in_yaml = true;
       return;
     }
+    begin_subtest();
     m_details.append(text);
     m_details.append("\n");
+  }
+
+  // A subtest comes before its parent's test point (TAP 14, node-tap), so
+  // the test point before it is complete and its lines go to the next one.
+  void begin_subtest() {
+    if (m_in_subtest) return;
+    flush_point();
+    m_details.clear();
+    m_in_subtest = true;
   }
 
   void yaml_line(std::string_view text) {
@@ -206,6 +220,7 @@ private:
   TestCase m_case;
   bool m_has_point = false;
   bool m_in_yaml = false;
+  bool m_in_subtest = false; // collecting the lines of a subtest for the next test point
   bool m_bailed = false;
   std::optional<long> m_plan;
   std::string m_skip_all;

@@ -1,5 +1,6 @@
 #include "report/xml_stream.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <expat.h>
@@ -137,29 +138,112 @@ std::string describe_expat_error(XML_Error code, bool root_seen) {
 
 bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
-// XML 1.0 forbids C0 control characters other than tab, CR and LF, yet test
-// output often carries them raw (ANSI colour codes, backspaces from progress
-// spinners). Rejecting the whole report for that would lose the verdict, so
-// they become '?' before expat sees them. Returns how many were replaced.
-std::size_t replace_control_characters(std::string& buffer) {
-  // A branch-free count first (the compiler vectorizes it): almost every
-  // chunk has none, and then nothing is written.
-  std::size_t found = 0;
-  for (const char c : buffer) {
-    const auto byte = static_cast<unsigned char>(c);
-    found += static_cast<std::size_t>((byte < 0x20) & (byte != '\t') & (byte != '\n') & (byte != '\r'));
-  }
-  if (found == 0) return 0;
-  std::size_t replaced = 0;
-  for (char& c : buffer) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 && byte != '\t' && byte != '\n' && byte != '\r') {
-      c = '?';
-      ++replaced;
+// Repairs what real producers write but XML forbids, so that one bad byte
+// does not cost the whole verdict: C0 control characters other than tab, CR
+// and LF (ANSI colour codes, spinner backspaces) and, in UTF-8 documents,
+// invalid UTF-8 sequences (binary test output) become '?'. Documents in
+// UTF-16/32 are left alone; in other 8-bit encodings only controls are fixed.
+class ByteFilter {
+public:
+  // Decides the mode from the first bytes of the file.
+  void sniff(std::string_view head) {
+    if (head.size() >= 2 && ((head[0] == '\xFE' && head[1] == '\xFF') || (head[0] == '\xFF' && head[1] == '\xFE'))) {
+      m_mode = Mode::off;
+      return;
+    }
+    if (head.find('\0') != std::string_view::npos && head.find('\0') < 4) {
+      m_mode = Mode::off;
+      return;
+    }
+    const auto declaration_end = head.find("?>");
+    const std::string declaration(head.substr(0, declaration_end == std::string_view::npos ? 0 : declaration_end));
+    const auto encoding = declaration.find("encoding=");
+    if (encoding != std::string::npos && encoding + 10 < declaration.size()) {
+      std::string name = declaration.substr(encoding + 10, 12);
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (name.rfind("utf-8", 0) != 0 && name.rfind("utf8", 0) != 0 && name.rfind("us-ascii", 0) != 0)
+        m_mode = Mode::controls_only;
     }
   }
-  return replaced;
-}
+
+  // Filters `chunk` in place; an incomplete UTF-8 sequence at its end is
+  // held back and prepended to the next chunk.
+  void apply(std::string& chunk, bool at_end) {
+    if (m_mode == Mode::off) return;
+    if (!m_carry.empty()) {
+      chunk.insert(0, m_carry);
+      m_carry.clear();
+    }
+    std::size_t i = 0;
+    const std::size_t size = chunk.size();
+    while (i < size) {
+      const auto byte = static_cast<unsigned char>(chunk[i]);
+      if (byte >= 0x20 && byte < 0x80) {
+        ++i;
+        continue;
+      }
+      if (byte < 0x20) {
+        if (byte != '\t' && byte != '\n' && byte != '\r') replace(chunk[i]);
+        ++i;
+        continue;
+      }
+      if (m_mode == Mode::controls_only) {
+        ++i;
+        continue;
+      }
+      const std::size_t length = utf8_length(chunk, i);
+      if (length == k_incomplete && !at_end) {
+        m_carry.assign(chunk, i, std::string::npos);
+        chunk.resize(i);
+        return;
+      }
+      if (length == 0 || length == k_incomplete) {
+        replace(chunk[i]);
+        ++i;
+        continue;
+      }
+      i += length;
+    }
+  }
+
+  std::size_t replaced() const { return m_replaced; }
+
+private:
+  enum class Mode { utf8, controls_only, off };
+  static constexpr std::size_t k_incomplete = static_cast<std::size_t>(-1);
+
+  void replace(char& c) {
+    c = '?';
+    ++m_replaced;
+  }
+
+  // Length of the valid sequence at text[i]; 0 if invalid; k_incomplete if
+  // it may continue past the end of the buffer.
+  static std::size_t utf8_length(const std::string& text, std::size_t i) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    if (lead >= 0xC2 && lead <= 0xDF) length = 2;
+    else if (lead >= 0xE0 && lead <= 0xEF) length = 3;
+    else if (lead >= 0xF0 && lead <= 0xF4) length = 4;
+    else return 0;
+    for (std::size_t k = 1; k < length; ++k) {
+      if (i + k >= text.size()) return k_incomplete;
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xC0) != 0x80) return 0;
+      if (k == 1) { // overlong forms, surrogates, beyond U+10FFFF
+        if (lead == 0xE0 && next < 0xA0) return 0;
+        if (lead == 0xED && next > 0x9F) return 0;
+        if (lead == 0xF0 && next < 0x90) return 0;
+        if (lead == 0xF4 && next > 0x8F) return 0;
+      }
+    }
+    return length;
+  }
+
+  Mode m_mode = Mode::utf8;
+  std::string m_carry;
+  std::size_t m_replaced = 0;
+};
 
 } // namespace
 
@@ -178,6 +262,8 @@ core::Status XmlStream::parse_file(const std::string& path) {
   bool between_documents = false; // after a root element closed, before the next '<'
   std::string carry;              // bytes to feed to the next document
   bool any_document = false;
+  bool first_chunk = true;
+  ByteFilter filter;
   for (;;) {
     if (core::interrupted())
       return core::make_error(core::ErrorKind::interrupted, "interrupted while reading", path);
@@ -190,7 +276,10 @@ core::Status XmlStream::parse_file(const std::string& path) {
       if (got < 0) return core::make_error(core::ErrorKind::invalid_input, std::strerror(errno), path);
       buffer.resize(static_cast<std::size_t>(got));
       at_end = got == 0;
-      self.replaced_controls += replace_control_characters(buffer);
+      if (first_chunk) filter.sniff(buffer);
+      first_chunk = false;
+      filter.apply(buffer, at_end);
+      self.replaced_controls = filter.replaced();
     }
     std::string_view data(buffer);
     if (between_documents) {

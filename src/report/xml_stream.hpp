@@ -39,7 +39,7 @@ public:
   // Handlers call this to receive (or stop receiving) character data; off
   // by default, which keeps the parse fast.
   void want_text(bool wanted);
-  // Control characters XML forbids, replaced by '?' while reading.
+  // Bytes XML forbids (control characters, invalid UTF-8) read as '?'.
   std::size_t replaced_control_characters() const;
   // Current line, for messages from handlers.
   long line() const;

@@ -75,6 +75,8 @@ TEST_CASE("overlapping secrets are masked completely") {
   redactor.add_secret("efghijkl"); // overlaps the second
   CHECK(redactor.redact("x abcdefgh y") == "x *** y");
   CHECK(redactor.redact("x abcd y") == "x *** y");
+  CHECK(redactor.redact("<abcdefghijkl>") == "<***>");
+  CHECK(redactor.redact("abcdefghijklabcd") == "******");
   const std::string masked = redactor.redact("abcdefghijkl");
   CHECK(masked.find("abcd") == std::string::npos);
   CHECK(masked.find("efgh") == std::string::npos);
@@ -90,6 +92,10 @@ TEST_CASE("a secret split across two writes is still masked") {
     const std::size_t at = 9 + cut;
     CHECK(stream(redactor, {text.substr(0, at), text.substr(at)}) == "password=***;");
   }
+  // Overlapping secrets split across writes.
+  redactor.add_secret("efghijkl");
+  redactor.add_secret("abcdefgh");
+  CHECK(stream(redactor, {"[abcdef", "ghij", "kl]"}) == "[***]");
   // One byte at a time.
   std::vector<std::string> bytes;
   for (char c : std::string("[hunter2hunter2]")) bytes.emplace_back(1, c);

@@ -1,10 +1,10 @@
 #include <doctest/doctest.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <spawn.h>
 #include <string>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/time.hpp"
@@ -39,17 +39,27 @@ struct TempDir {
   }
 };
 
+// Runs xmllint (argv, no shell) and returns its exit status.
+int run_xmllint(const fs::path& file) {
+  std::string schema = SHIPGATE_JUNIT_XSD, path = file.string();
+  std::string args[] = {"xmllint", "--noout", "--schema", schema, path};
+  char* argv[] = {args[0].data(), args[1].data(), args[2].data(), args[3].data(), args[4].data(), nullptr};
+  pid_t pid = 0;
+  if (::posix_spawnp(&pid, "xmllint", nullptr, nullptr, argv, environ) != 0) return -1;
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 int validate(const std::string& xml) {
   TempDir dir;
   const fs::path file = dir.path / "result.xml";
   std::ofstream(file, std::ios::binary) << xml;
-  const std::string command = "xmllint --noout --schema '" + std::string(SHIPGATE_JUNIT_XSD) + "' '" + file.string() +
-                              "' 2>'" + (dir.path / "xmllint.err").string() + "'";
-  const int status = std::system(command.c_str());
+  const int status = run_xmllint(file);
   if (status == 0)
     fs::remove_all(dir.path);
   else
-    MESSAGE("kept " << dir.path.string());
+    MESSAGE("xmllint exit " << status << "; kept " << dir.path.string());
   return status;
 }
 

@@ -211,12 +211,12 @@ TEST_CASE("binary garbage that starts with '<' is an error") {
   CHECK(read.sink.cases.empty());
 }
 
-TEST_CASE("invalid UTF-8 and control characters end up as clean text") {
+TEST_CASE("control characters in names, messages and output end up as clean text") {
   TempDir dir;
   const std::string doc = suite(
-      "<testcase classname=\"bad\xff\xfe.class\" name=\"name\x01with\x1b[31mcontrols\xc3\"><failure message=\"msg "
-      "\x1b[31mred\x1b[0m \xe2\x28\xa1 end\">trace \x01\x02\x1b[0m \xf0\x28\x8c\x28</failure>"
-      "<system-out>out \x1b[1mbold \x80\x81</system-out></testcase>\n"
+      "<testcase classname=\"ctl\x01.class\" name=\"name\x01with\x1b[31mcontrols\"><failure message=\"msg "
+      "\x1b[31mred\x1b[0m end\">trace \x01\x02\x1b[0m</failure>"
+      "<system-out>out \x1b[1mbold\x7f</system-out></testcase>\n"
       "<testcase name=\"fine\"/>\n");
   const auto read = read_xml(dir, doc);
   REQUIRE_MESSAGE(read.status.ok(), read.error());
@@ -230,6 +230,26 @@ TEST_CASE("invalid UTF-8 and control characters end up as clean text") {
   CHECK(contains(test.name, "controls"));
   CHECK(contains(test.message, "red"));
   CHECK(contains(test.details, "trace"));
+  CHECK(contains(test.output, "bold"));
+}
+
+TEST_CASE("invalid UTF-8 in names, messages and output ends up as clean text") {
+  TempDir dir;
+  const std::string doc = suite(
+      "<testcase classname=\"bad\xff\xfe.class\" name=\"name \xc3 cut\"><failure message=\"msg \xe2\x28\xa1 "
+      "end\">trace \xf0\x28\x8c\x28</failure><system-out>out \x80\x81</system-out></testcase>\n"
+      "<testcase name=\"fine\"/>\n");
+  const auto read = read_xml(dir, doc);
+  REQUIRE_MESSAGE(read.status.ok(), read.error());
+  REQUIRE(read.sink.cases.size() == 2);
+  const auto& test = read.sink.cases[0];
+  CHECK(test.outcome == Outcome::failed);
+  for (const auto* text : {&test.name, &test.classname, &test.message, &test.details, &test.output}) {
+    CAPTURE(*text);
+    CHECK(core::is_clean_text(*text));
+  }
+  CHECK(contains(test.name, "cut"));
+  CHECK(contains(test.message, "end"));
 }
 
 TEST_CASE("a 5 MB failure message and 5 MB system-out are kept bounded and still counted") {
@@ -267,8 +287,8 @@ TEST_CASE("several documents concatenated in one file are all read") {
   CAPTURE(doc);
   const auto read = read_xml(dir, doc);
   REQUIRE_MESSAGE(read.status.ok(), read.error());
-  CHECK(read.sink.cases.size() == 5);
-  CHECK(read.sink.count(Outcome::passed) == 3);
+  CHECK(read.sink.cases.size() == 4);
+  CHECK(read.sink.count(Outcome::passed) == 2);
   CHECK(read.sink.count(Outcome::failed) == 1);
   CHECK(read.sink.count(Outcome::skipped) == 1);
   REQUIRE(read.sink.find("c1"));
