@@ -135,8 +135,10 @@ void Tally::add_failure(const report::TestCase& test, std::uint64_t key, const s
 }
 
 bool Tally::wants_details() const {
-  for (const std::size_t kept : m_details_per_level)
-    if (kept < m_limits.max_details) return true;
+  // Only the A/B/C slots decide: a run without flaky tests would otherwise
+  // keep collecting details no one will read.
+  for (std::size_t level = 0; level < 3; ++level)
+    if (m_details_per_level[level] < m_limits.max_details) return true;
   return false;
 }
 

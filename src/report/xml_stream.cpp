@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <expat.h>
 #include <fcntl.h>
@@ -177,6 +178,16 @@ public:
     std::size_t i = 0;
     const std::size_t size = chunk.size();
     while (i < size) {
+      // Fast path: 8 printable ASCII bytes at a time (no byte >= 0x80, none < 0x20).
+      if (i + 8 <= size) {
+        std::uint64_t word;
+        std::memcpy(&word, chunk.data() + i, 8);
+        constexpr std::uint64_t k_high = 0x8080808080808080ULL;
+        if ((word & k_high) == 0 && ((word - 0x2020202020202020ULL) & ~word & k_high) == 0) {
+          i += 8;
+          continue;
+        }
+      }
       const auto byte = static_cast<unsigned char>(chunk[i]);
       if (byte >= 0x20 && byte < 0x80) {
         ++i;

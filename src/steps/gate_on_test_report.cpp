@@ -152,7 +152,7 @@ core::Result<GateStep::Settings> GateStep::validate() const {
   if (!m_options.not_before.empty()) {
     settings.not_before = core::parse_time(m_options.not_before);
     if (!settings.not_before)
-      return usage("--not-before expects a time such as 2026-11-21T10:00:00Z, 2026-11-21 or @1763719200, got '" +
+      return usage("--not-before expects a time such as 2026-11-21T10:00:00Z, 2026-11-21 or @1795255200, got '" +
                    m_options.not_before + "'");
   }
   if (!m_options.baseline_path.empty()) {
