@@ -59,8 +59,8 @@ class JunitHandler final : public XmlHandler {
 public:
   JunitHandler(std::string path, ReportSink& sink, const ReadLimits& limits)
       : m_path(std::move(path)), m_sink(sink), m_limits(limits),
-        m_details(limits.details_head_bytes, limits.details_tail_bytes),
-        m_output(limits.details_head_bytes, limits.details_tail_bytes) {}
+        m_details(limits.details_head_bytes, limits.details_tail_bytes, true),
+        m_output(limits.details_head_bytes, limits.details_tail_bytes, true) {}
   void attach(XmlStream& stream) { m_stream = &stream; }
 
   void start_document() override {

@@ -183,13 +183,20 @@ public:
         std::uint64_t word;
         std::memcpy(&word, chunk.data() + i, 8);
         constexpr std::uint64_t k_high = 0x8080808080808080ULL;
-        if ((word & k_high) == 0 && ((word - 0x2020202020202020ULL) & ~word & k_high) == 0) {
+        const std::uint64_t del = word ^ 0x7F7F7F7F7F7F7F7FULL; // a zero byte where DEL was
+        if ((word & k_high) == 0 && ((word - 0x2020202020202020ULL) & ~word & k_high) == 0 &&
+            ((del - 0x0101010101010101ULL) & ~del & k_high) == 0) {
           i += 8;
           continue;
         }
       }
       const auto byte = static_cast<unsigned char>(chunk[i]);
-      if (byte >= 0x20 && byte < 0x80) {
+      if (byte >= 0x20 && byte < 0x7F) {
+        ++i;
+        continue;
+      }
+      if (byte == 0x7F) { // DEL: allowed by XML, but a control character all the same
+        replace(chunk[i]);
         ++i;
         continue;
       }
