@@ -227,11 +227,8 @@ private:
 
   void check_quarantine() {
     if (m_policy.quarantine.empty()) return;
-    long quarantined = 0, expired = 0;
-    for (const auto& judgement : m_judgements) {
-      quarantined += judgement.quarantine != nullptr;
-      expired += judgement.expired_quarantine && !judgement.quarantine;
-    }
+    long quarantined = 0;
+    for (const auto& judgement : m_judgements) quarantined += judgement.quarantine != nullptr;
     std::vector<std::string> expired_entries;
     for (const auto& entry : m_policy.quarantine)
       if (entry.expires && *entry.expires < m_in.now) expired_entries.push_back(entry.test + " (" + entry.expires_text + ")");
@@ -240,7 +237,6 @@ private:
       explanation += "; expired entries count again: " + join(expired_entries, 5);
     add("quarantine", "Quarantine list", expired_entries.empty() ? CheckStatus::pass : CheckStatus::warn,
         explanation, std::to_string(quarantined));
-    (void)expired;
   }
 
   void check_baseline() {

@@ -104,10 +104,7 @@ public:
     if (core::starts_with(text, "1..")) return plan_line(text);
     if (core::starts_with(text, "Bail out!")) return bail_out(text);
     if (auto point = parse_test_point(text)) return test_point(*point);
-    if (core::starts_with(text, "# Subtest:")) {
-      begin_subtest();
-      m_pending_subtest = core::trim(text.substr(10));
-    }
+    if (core::starts_with(text, "# Subtest:")) begin_subtest();
   }
 
   void finish() {
@@ -134,8 +131,6 @@ public:
 private:
   void plan_line(std::string_view text) {
     m_plan = std::atol(std::string(text.substr(3)).c_str());
-    const auto hash = text.find('#');
-    if (*m_plan == 0 && hash != std::string_view::npos) m_skip_all = core::trim(text.substr(hash + 1));
   }
 
   void bail_out(std::string_view text) {
@@ -166,7 +161,6 @@ private:
       m_case.outcome = point.ok ? Outcome::passed : Outcome::failed;
     }
     m_has_point = true;
-    m_pending_subtest.clear();
   }
 
   void flush_point() {
@@ -223,8 +217,6 @@ private:
   bool m_in_subtest = false; // collecting the lines of a subtest for the next test point
   bool m_bailed = false;
   std::optional<long> m_plan;
-  std::string m_skip_all;
-  std::string m_pending_subtest;
   long m_seen = 0;
   long m_line = 0;
 };

@@ -279,7 +279,6 @@ core::Status XmlStream::parse_file(const std::string& path) {
   self.handler.start_document();
   bool between_documents = false; // after a root element closed, before the next '<'
   std::string carry;              // bytes to feed to the next document
-  bool any_document = false;
   bool first_chunk = true;
   ByteFilter filter;
   for (;;) {
@@ -310,7 +309,6 @@ core::Status XmlStream::parse_file(const std::string& path) {
       self.handler.start_document();
       between_documents = false;
     }
-    any_document = true;
     const auto status = XML_Parse(self.parser, data.data(), static_cast<int>(data.size()), at_end);
     if (status == XML_STATUS_OK) {
       if (at_end) return core::ok_status();
@@ -320,10 +318,8 @@ core::Status XmlStream::parse_file(const std::string& path) {
     const XML_Error code = XML_GetErrorCode(self.parser);
     if (code == XML_ERROR_JUNK_AFTER_DOC_ELEMENT && self.root_seen) {
       // Another document follows in the same file: restart the parser there.
-      const auto consumed_total = XML_GetCurrentByteIndex(self.parser);
       int offset = 0, size = 0;
       XML_GetInputContext(self.parser, &offset, &size);
-      (void)consumed_total;
       const std::size_t position = static_cast<std::size_t>(offset);
       if (position <= data.size()) carry.assign(data.substr(position));
       between_documents = true;
@@ -332,7 +328,6 @@ core::Status XmlStream::parse_file(const std::string& path) {
     }
     return fail(describe_expat_error(code, self.root_seen));
   }
-  (void)any_document;
 }
 
 } // namespace report

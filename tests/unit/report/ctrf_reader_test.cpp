@@ -8,22 +8,14 @@
 #include "../support/temp_dir.hpp"
 
 using report::Outcome;
+using test_support::Read;
 using test_support::RecordingSink;
 using test_support::TempDir;
 
 namespace {
 
-struct Read {
-  core::Status status = core::ok_status();
-  RecordingSink sink;
-  std::string path;
-};
-
 Read read_ctrf(const TempDir& dir, const std::string& content) {
-  Read read;
-  read.path = dir.write("ctrf-report.json", content);
-  read.status = report::read_ctrf(read.path, read.sink);
-  return read;
+  return test_support::read_with(report::read_ctrf, dir.write("ctrf-report.json", content));
 }
 
 std::string document(const std::string& tests) {

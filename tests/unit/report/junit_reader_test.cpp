@@ -11,24 +11,15 @@
 #include "../support/temp_dir.hpp"
 
 using report::Outcome;
+using test_support::Read;
 using test_support::RecordingSink;
 using test_support::TempDir;
 using namespace std::string_literals;
 
 namespace {
 
-struct Read {
-  core::Status status = core::ok_status();
-  RecordingSink sink;
-  std::string path;
-  std::string error() const { return status ? std::string() : status.error().describe(); }
-};
-
 Read read_xml(const TempDir& dir, const std::string& content, const std::string& name = "report.xml") {
-  Read read;
-  read.path = dir.write(name, content);
-  read.status = report::read_junit(read.path, read.sink);
-  return read;
+  return test_support::read_with(report::read_junit, dir.write(name, content));
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }

@@ -9,22 +9,14 @@
 #include "../support/temp_dir.hpp"
 
 using report::Outcome;
+using test_support::Read;
 using test_support::RecordingSink;
 using test_support::TempDir;
 
 namespace {
 
-struct Read {
-  core::Status status = core::ok_status();
-  RecordingSink sink;
-  std::string path;
-};
-
 Read read_tap(const TempDir& dir, const std::string& content) {
-  Read read;
-  read.path = dir.write("report.tap", content);
-  read.status = report::read_tap(read.path, read.sink);
-  return read;
+  return test_support::read_with(report::read_tap, dir.write("report.tap", content));
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }

@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
+#include "report/junit_reader.hpp"
 #include "report/test_case.hpp"
 
 namespace test_support {
@@ -39,5 +41,22 @@ public:
   std::vector<report::Diagnostic> warnings;
   std::vector<std::string> suites;
 };
+
+// What a reader did with one file: its status and everything it emitted.
+struct Read {
+  core::Status status = core::ok_status();
+  RecordingSink sink;
+  std::string path;
+  std::string error() const { return status ? std::string() : status.error().describe(); }
+};
+
+// Runs a reader such as report::read_tap on `path`.
+using ReaderFunction = core::Status (*)(const std::string&, report::ReportSink&, const report::ReadLimits&);
+inline Read read_with(ReaderFunction reader, std::string path) {
+  Read read;
+  read.path = std::move(path);
+  read.status = reader(read.path, read.sink, report::ReadLimits{});
+  return read;
+}
 
 } // namespace test_support
