@@ -221,6 +221,20 @@ private:
   long m_line = 0;
 };
 
+// Like std::getline, but keeps at most k_max_line bytes of a line and skips
+// the rest, so one endless line cannot exhaust memory.
+bool read_bounded_line(std::istream& in, std::string& line) {
+  line.clear();
+  std::streambuf* buffer = in.rdbuf();
+  bool any = false;
+  for (int c = buffer->sbumpc(); c != std::char_traits<char>::eof(); c = buffer->sbumpc()) {
+    any = true;
+    if (c == '\n') return true;
+    if (line.size() < k_max_line) line.push_back(static_cast<char>(c));
+  }
+  return any;
+}
+
 } // namespace
 
 core::Status read_tap(const std::string& path, ReportSink& sink, const ReadLimits& limits) {
@@ -229,11 +243,10 @@ core::Status read_tap(const std::string& path, ReportSink& sink, const ReadLimit
   TapParser parser(path, sink, limits);
   std::string line;
   long number = 0;
-  while (std::getline(in, line)) {
+  while (read_bounded_line(in, line)) {
     ++number;
     if ((number & 0xFFF) == 0 && core::interrupted())
       return core::make_error(core::ErrorKind::interrupted, "interrupted while reading", path);
-    if (line.size() > k_max_line) line.resize(k_max_line);
     if (number == 1 && core::starts_with(line, "\xEF\xBB\xBF")) line.erase(0, 3); // UTF-8 BOM
     if (line.find('\0') != std::string::npos)
       return core::make_error(core::ErrorKind::invalid_input, "binary data in a TAP stream",
