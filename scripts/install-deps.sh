@@ -7,7 +7,10 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   libexpat1-dev nlohmann-json3-dev libcli11-dev doctest-dev libyaml-cpp-dev
   libboost-dev libcurl4-openssl-dev libssl-dev libarchive-dev libkainjow-mustache-dev
+  libboost-filesystem-dev
   libxml2-utils python3 git
+  # servers and tools the integration tests start on 127.0.0.1
+  nginx-light openssl curl
 )
 
 missing=()
@@ -29,5 +32,13 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Packages such as nginx start a system-wide service on install; the tests
+# start their own servers on 127.0.0.1, so keep services from starting.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created_policy=1
+fi
+trap '((created_policy)) && rm -f "$policy"' EXIT
 apt-get update -qq
 apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}" >/dev/null

@@ -29,6 +29,8 @@ struct Check {
   std::string explanation; // why it passed or failed, with the numbers
   std::string actual;      // measured value, as text ("3"), may be empty
   std::string limit;       // the limit it was compared with, may be empty
+  std::string transcript;  // what was sent and what came back (smoke checks), may be empty
+  double seconds = -1;     // how long the check took; < 0 when not measured
 };
 
 // Something a CI system can point at: a failing test, a warning.

@@ -44,6 +44,9 @@ public:
   void err(std::string_view text);
   void flush();
   const Redactor& redactor() const { return m_redactor; }
+  // A secret learnt while running (e.g. an Authorization header value):
+  // masked in everything written from now on.
+  void add_secret(std::string_view value) { m_redactor.add_secret(value); }
   core::Result<std::unique_ptr<FileSink>> open_file(const std::string& path,
                                                     FileSink::Mode mode = FileSink::Mode::replace) const;
 

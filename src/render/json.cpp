@@ -37,12 +37,15 @@ json ci_json(const ci::CiContext& context) {
 }
 
 json check_json(const core::Check& check) {
-  return {{"id", core::sanitize_utf8(check.id)},
-          {"title", core::sanitize_utf8(check.title)},
-          {"status", std::string(core::to_string(check.status))},
-          {"explanation", core::sanitize_utf8(check.explanation)},
-          {"actual", text_or_null(check.actual)},
-          {"limit", text_or_null(check.limit)}};
+  json item = {{"id", core::sanitize_utf8(check.id)},
+               {"title", core::sanitize_utf8(check.title)},
+               {"status", std::string(core::to_string(check.status))},
+               {"explanation", core::sanitize_utf8(check.explanation)},
+               {"actual", text_or_null(check.actual)},
+               {"limit", text_or_null(check.limit)}};
+  if (!check.transcript.empty()) item["transcript"] = core::sanitize_utf8(check.transcript);
+  if (check.seconds >= 0) item["duration_ms"] = static_cast<long long>(check.seconds * 1000 + 0.5);
+  return item;
 }
 
 json string_list(const std::vector<std::string>& items) {

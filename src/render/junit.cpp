@@ -52,17 +52,30 @@ std::string outcome(const core::Check& check) {
   case CheckStatus::skip:
     return "      <skipped" + message + "/>\n";
   case CheckStatus::warn:
-    return "      <system-out>" + xml_text("WARNING: " + check.explanation) + "</system-out>\n";
+    return {}; // the warning goes to <system-out>, see testcase()
   case CheckStatus::pass:
     return {};
   }
   return {};
 }
 
+// Warnings and the check's transcript (what was sent, what came back).
+std::string system_out(const core::Check& check) {
+  std::string text;
+  if (check.status == CheckStatus::warn) text = "WARNING: " + check.explanation;
+  if (!check.transcript.empty()) text += (text.empty() ? "" : "\n\n") + check.transcript;
+  return text.empty() ? std::string() : "      <system-out>" + xml_text(text) + "</system-out>\n";
+}
+
 std::string testcase(const core::Check& check, const std::string& classname) {
   const std::string name = check.title.empty() ? check.id : check.id + ": " + check.title;
-  const std::string open = "    <testcase" + attr("classname", classname) + attr("name", name);
-  const std::string inner = outcome(check);
+  std::string open = "    <testcase" + attr("classname", classname) + attr("name", name);
+  if (check.seconds >= 0) {
+    char time[32];
+    std::snprintf(time, sizeof time, "%.3f", check.seconds);
+    open += attr("time", time);
+  }
+  const std::string inner = outcome(check) + system_out(check);
   if (inner.empty()) return open + "/>\n";
   return open + ">\n" + inner + "    </testcase>\n";
 }

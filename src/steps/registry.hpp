@@ -29,6 +29,7 @@ public:
 // the clock's reading at start.
 struct RunContext {
   const ci::CiContext& ci;
+  const ci::Environment& env; // for ${VAR} interpolation; read-only
   io::Output& output;
   core::SystemTime now;
 };
