@@ -19,7 +19,10 @@
 #   stdout.absent, stderr.absent
 #                    optional: no line may occur anywhere.
 #                    (.contains/.absent lines get the same $VARS replaced.)
-#   setup.sh         optional: run before the command (e.g. to prepare $WORK).
+#   setup.sh         optional: run before the command (e.g. to prepare $WORK,
+#                    start servers; $WORK/servers.env KEY=VALUE lines are
+#                    added to the command's environment).
+#   teardown.sh      optional: always run at the end (stop the servers).
 #   check.sh         optional: extra assertions run after the command.
 # setup.sh and check.sh run with bash from the repo root, with WORK, CASE,
 # FIXTURES, REPO, SHIPGATE, STDOUT, STDERR (files holding the captured output)
@@ -155,11 +158,28 @@ HOOK_ENV=(WORK="$WORK" CASE="$CASE" FIXTURES="$FIXTURES" REPO="$REPO" SHIPGATE="
 
 cd "$REPO" || exit 2
 
+# teardown.sh stops what setup.sh started, whatever happens in between; it
+# runs before $WORK is removed (the servers' pid files are in it).
+teardown() {
+  [[ -f "$CASE/teardown.sh" ]] || return 0
+  env "${HOOK_ENV[@]}" bash "$CASE/teardown.sh" >/dev/null 2>&1 || true
+}
+trap teardown EXIT
+
 if [[ -f "$CASE/setup.sh" ]]; then
   if ! env "${HOOK_ENV[@]}" bash "$CASE/setup.sh"; then
     echo "e2e/$NAME: setup.sh failed; temp dir kept: $ROOT" >&2
     exit 1
   fi
+fi
+
+# Servers started by setup.sh publish their ports as KEY=VALUE lines in
+# $WORK/servers.env; shipgate sees them as environment variables, so checks
+# can use ${HTTP_PORT}.
+if [[ -f "$WORK/servers.env" ]]; then
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    [[ "$line" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] && RUN_ENV+=("$line")
+  done <"$WORK/servers.env"
 fi
 
 printf 'e2e/%s: shipgate' "$NAME"
@@ -250,5 +270,7 @@ if ((FAILED)); then
   echo "e2e/$NAME: temp dir kept: $ROOT (work/ is \$WORK)"
   exit 1
 fi
+teardown
+trap - EXIT
 rm -rf "$ROOT"
 echo "e2e/$NAME: ok"

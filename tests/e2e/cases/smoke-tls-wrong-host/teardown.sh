@@ -1,0 +1,1 @@
+source "$REPO/tests/e2e/support/nginx_down.sh"
