@@ -1,5 +1,7 @@
 #include "smoke/executor.hpp"
 
+#include "core/interrupt.hpp"
+
 #include <algorithm>
 #include <random>
 #include <thread>
@@ -36,8 +38,15 @@ public:
   RealClock() : m_random(std::random_device{}()) {}
 
   std::chrono::steady_clock::time_point now() const override { return std::chrono::steady_clock::now(); }
+  // Sleeps in short slices so that SIGINT/SIGTERM (an aborted CI job) ends a
+  // long wait promptly instead of after the whole backoff.
   void sleep_for(Duration duration) override {
-    if (duration.count() > 0) std::this_thread::sleep_for(duration);
+    const auto end = std::chrono::steady_clock::now() + duration;
+    while (!core::interrupted()) {
+      const auto left = std::chrono::ceil<Duration>(end - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return;
+      std::this_thread::sleep_for(std::min(left, Duration(50)));
+    }
   }
   double random_unit() override {
     // generate_canonical may round up to exactly 1.0 (LWG 2524); the contract is [0, 1).

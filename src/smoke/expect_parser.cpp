@@ -13,7 +13,7 @@ const std::vector<std::string> k_command_keys = {"exit_code", "output_contains"}
 const std::vector<std::string> k_header_ops = {"equals", "contains", "regex", "exists"};
 const std::vector<std::string> k_body_ops = {"contains", "not_contains", "regex"};
 const std::vector<std::string> k_json_ops = {"equals", "not_equals", "exists", "type", "regex", "lt", "le", "gt", "ge"};
-const std::vector<std::string> k_json_types = {"string", "number", "boolean", "array", "object", "null"};
+const std::vector<std::string> k_json_types = {"string", "number", "integer", "boolean", "array", "object", "null"};
 
 constexpr long k_max_cert_days = 3650;
 

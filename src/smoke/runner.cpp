@@ -16,6 +16,8 @@
 
 #include "smoke/describe.hpp"
 #include "smoke/runner.hpp"
+
+#include "core/interrupt.hpp"
 #include "smoke/wait.hpp"
 
 namespace smoke {
@@ -88,6 +90,7 @@ std::vector<CheckResult> run_checks(const Suite& suite, Executor& executor, Cloc
   std::iota(batch.begin(), batch.end(), std::size_t{0});
   while (!batch.empty()) {
     run_batch(results, batch, suite, executor);
+    if (core::interrupted()) break; // an aborted job: judge what there is
     batch = retry_round(results, batch);
     Duration longest{0};
     for (const std::size_t index : batch)

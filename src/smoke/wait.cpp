@@ -1,5 +1,7 @@
 #include "smoke/wait.hpp"
 
+#include "core/interrupt.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -89,7 +91,7 @@ WaitResult wait_until_ready(const WaitSpec& spec, const TlsOptions& tls, Executo
       break;
     }
     const SteadyTime now = clock.now();
-    if (now >= deadline) break;
+    if (now >= deadline || core::interrupted()) break;
     clock.sleep_for(std::min(delay, std::chrono::ceil<Duration>(deadline - now)));
   }
   result.waited = std::chrono::duration_cast<Duration>(clock.now() - start);

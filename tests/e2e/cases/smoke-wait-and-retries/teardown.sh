@@ -1,0 +1,1 @@
+source "$REPO/tests/e2e/support/test_server_down.sh"
