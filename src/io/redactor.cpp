@@ -16,13 +16,15 @@ bool ends_with(std::string_view text, std::string_view suffix) {
 
 } // namespace
 
+bool is_secret_name(std::string_view name) {
+  return std::any_of(k_secret_suffixes.begin(), k_secret_suffixes.end(),
+                     [&](std::string_view suffix) { return ends_with(name, suffix); });
+}
+
 Redactor Redactor::from_environment(const ci::Environment& env, const std::vector<std::string>& secret_names) {
   Redactor redactor;
-  for (const auto& [name, value] : env.all()) {
-    const bool by_suffix = std::any_of(k_secret_suffixes.begin(), k_secret_suffixes.end(),
-                                       [&](std::string_view suffix) { return ends_with(name, suffix); });
-    if (by_suffix) redactor.add_secret(value);
-  }
+  for (const auto& [name, value] : env.all())
+    if (is_secret_name(name)) redactor.add_secret(value);
   for (const auto& name : secret_names)
     if (auto value = env.get(name)) redactor.add_secret(*value);
   return redactor;

@@ -11,6 +11,10 @@
 
 namespace io {
 
+// True for names ending in _TOKEN, _PASSWORD, _SECRET or _KEY: the values
+// of such variables are treated as secrets.
+bool is_secret_name(std::string_view name);
+
 class Redactor {
 public:
   static constexpr std::string_view k_mask = "***";

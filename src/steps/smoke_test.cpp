@@ -4,6 +4,7 @@
 
 #include "core/interrupt.hpp"
 #include "core/text.hpp"
+#include "io/redactor.hpp"
 #include "smoke/checks_file.hpp"
 #include "smoke/executor.hpp"
 #include "smoke/runner.hpp"
@@ -23,15 +24,8 @@ struct SmokeOptions {
   std::string cacert;
 };
 
-constexpr std::array<std::string_view, 4> k_secret_suffixes = {"_TOKEN", "_PASSWORD", "_SECRET", "_KEY"};
 constexpr std::array<std::string_view, 6> k_secret_headers = {"authorization", "proxy-authorization", "cookie",
                                                               "x-api-key", "x-auth-token", "private-token"};
-
-bool secret_name(std::string_view name) {
-  for (const auto suffix : k_secret_suffixes)
-    if (name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix) return true;
-  return false;
-}
 
 class SmokeStep final : public Step {
 public:
@@ -71,7 +65,7 @@ core::Result<smoke::Variables> SmokeStep::variables(const RunContext& context) c
       return core::make_error(ErrorKind::usage, "--var expects NAME=VALUE, got '" + item + "'");
     const std::string name = item.substr(0, equals);
     variables[name] = item.substr(equals + 1);
-    if (secret_name(name)) context.output.add_secret(variables[name]);
+    if (io::is_secret_name(name)) context.output.add_secret(variables[name]);
   }
   return variables;
 }
