@@ -48,22 +48,15 @@ done
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: RUNS needs a positive integer" >&2; exit 2; }
 
 log() { printf '[bench] %s\n' "$*" >&2; }
+source "$HERE/lib.sh"
 
 # ---------------------------------------------------------------- dependencies
-apt_need=()
-for pkg in time libexpat1-dev libpugixml-dev; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || apt_need+=("$pkg")
-done
+apt_need=(time libexpat1-dev libpugixml-dev)
 if [[ $SKIP_PEERS -eq 0 ]]; then
-  dpkg -s python3-junitparser >/dev/null 2>&1 || apt_need+=(python3-junitparser)
+  apt_need+=(python3-junitparser)
   command -v node >/dev/null 2>&1 || apt_need+=(nodejs npm)
 fi
-if [[ ${#apt_need[@]} -gt 0 ]]; then
-  log "apt-get install ${apt_need[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=900 "${apt_need[@]}" >&2 \
-    || { DEBIAN_FRONTEND=noninteractive apt-get update -o DPkg::Lock::Timeout=900 >&2 &&
-         DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=900 "${apt_need[@]}" >&2; }
-fi
+bench_apt_install "${apt_need[@]}"
 if [[ $SKIP_PEERS -eq 0 && ! -f "$HERE/peers/node_modules/junit2json/package.json" ]]; then
   log "npm install in bench/peers"
   (cd "$HERE/peers" && npm install --no-audit --no-fund >&2)
@@ -73,29 +66,8 @@ if [[ $SKIP_BASELINES -eq 0 ]]; then
 fi
 
 # ---------------------------------------------------------------- shipgate build
-SHIPGATE="${SHIPGATE:-$ROOT/build-release/shipgate}"
-need_build=0
-if [[ $NO_BUILD -eq 1 || "$SHIPGATE" != "$ROOT/build-release/shipgate" ]]; then
-  need_build=0
-elif [[ ! -x "$SHIPGATE" ]]; then
-  need_build=1
-else
-  srcs=()
-  for p in src include cmake CMakeLists.txt; do [[ -e "$ROOT/$p" ]] && srcs+=("$ROOT/$p"); done
-  if [[ ${#srcs[@]} -gt 0 ]] && [[ -n "$(find "${srcs[@]}" -newer "$SHIPGATE" -type f -print -quit 2>/dev/null)" ]]; then
-    need_build=1
-  fi
-fi
 HAVE_SHIPGATE=1
-if [[ $need_build -eq 1 ]]; then
-  log "building shipgate (Release) into build-release/"
-  if ! (cd "$ROOT" && cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >&2 &&
-        cmake --build build-release -j2 >&2); then
-    log "WARNING: shipgate build failed; measuring the other tools only"
-    HAVE_SHIPGATE=0
-  fi
-fi
-[[ -x "$SHIPGATE" ]] || HAVE_SHIPGATE=0
+bench_ensure_shipgate "$NO_BUILD" || HAVE_SHIPGATE=0
 
 # ---------------------------------------------------------------- input file
 mkdir -p "$BENCH_DIR"

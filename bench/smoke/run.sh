@@ -49,19 +49,12 @@ done
 [[ "$NEWMAN_RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: NEWMAN_RUNS needs a positive integer" >&2; exit 2; }
 
 log() { printf '[smoke-bench] %s\n' "$*" >&2; }
+source "$HERE/../lib.sh"
 
 # ---------------------------------------------------------------- dependencies
-apt_need=()
-for pkg in nginx-light wrk curl time; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || apt_need+=("$pkg")
-done
+apt_need=(nginx-light wrk curl time)
 command -v node >/dev/null 2>&1 || apt_need+=(nodejs npm)
-if [[ ${#apt_need[@]} -gt 0 ]]; then
-  log "apt-get install ${apt_need[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=900 "${apt_need[@]}" >&2 \
-    || { DEBIAN_FRONTEND=noninteractive apt-get update -o DPkg::Lock::Timeout=900 >&2 &&
-         DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=900 "${apt_need[@]}" >&2; }
-fi
+bench_apt_install "${apt_need[@]}"
 NEWMAN="$HERE/node_modules/.bin/newman"
 if [[ ! -x "$NEWMAN" ]]; then
   log "npm install in bench/smoke (newman)"
@@ -70,26 +63,7 @@ fi
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
 # ---------------------------------------------------------------- shipgate build
-SHIPGATE="${SHIPGATE:-$ROOT/build-release/shipgate}"
-need_build=0
-if [[ $NO_BUILD -eq 1 || "$SHIPGATE" != "$ROOT/build-release/shipgate" ]]; then
-  need_build=0
-elif [[ ! -x "$SHIPGATE" ]]; then
-  need_build=1
-else
-  srcs=()
-  for p in src include cmake CMakeLists.txt; do [[ -e "$ROOT/$p" ]] && srcs+=("$ROOT/$p"); done
-  if [[ ${#srcs[@]} -gt 0 ]] && [[ -n "$(find "${srcs[@]}" -newer "$SHIPGATE" -type f -print -quit 2>/dev/null)" ]]; then
-    need_build=1
-  fi
-fi
-if [[ $need_build -eq 1 ]]; then
-  log "building shipgate (Release) into build-release/"
-  if ! (cd "$ROOT" && cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >&2 &&
-        cmake --build build-release --target shipgate >&2); then
-    log "WARNING: shipgate build failed; using the existing binary if there is one"
-  fi
-fi
+bench_ensure_shipgate "$NO_BUILD" || true
 SG_WHY=""
 if [[ ! -x "$SHIPGATE" ]]; then
   SG_WHY="not available (no binary at $SHIPGATE)"
