@@ -202,6 +202,16 @@ TEST_CASE("binary garbage that starts with '<' is an error") {
   CHECK(read.sink.cases.empty());
 }
 
+// The first case of a hostile document: failed, and every text it carries
+// is valid UTF-8 without control characters.
+static void check_failed_and_clean(const report::TestCase& test) {
+  CHECK(test.outcome == Outcome::failed);
+  for (const auto* text : {&test.name, &test.classname, &test.message, &test.details, &test.output}) {
+    CAPTURE(*text);
+    CHECK(core::is_clean_text(*text));
+  }
+}
+
 TEST_CASE("control characters in names, messages and output end up as clean text") {
   TempDir dir;
   const std::string doc = suite(
@@ -213,11 +223,7 @@ TEST_CASE("control characters in names, messages and output end up as clean text
   REQUIRE_MESSAGE(read.status.ok(), read.error());
   REQUIRE(read.sink.cases.size() == 2);
   const auto& test = read.sink.cases[0];
-  CHECK(test.outcome == Outcome::failed);
-  for (const auto* text : {&test.name, &test.classname, &test.message, &test.details, &test.output}) {
-    CAPTURE(*text);
-    CHECK(core::is_clean_text(*text));
-  }
+  check_failed_and_clean(test);
   CHECK(contains(test.name, "controls"));
   CHECK(contains(test.message, "red"));
   CHECK(contains(test.details, "trace"));
@@ -234,11 +240,7 @@ TEST_CASE("invalid UTF-8 in names, messages and output ends up as clean text") {
   REQUIRE_MESSAGE(read.status.ok(), read.error());
   REQUIRE(read.sink.cases.size() == 2);
   const auto& test = read.sink.cases[0];
-  CHECK(test.outcome == Outcome::failed);
-  for (const auto* text : {&test.name, &test.classname, &test.message, &test.details, &test.output}) {
-    CAPTURE(*text);
-    CHECK(core::is_clean_text(*text));
-  }
+  check_failed_and_clean(test);
   CHECK(contains(test.name, "cut"));
   CHECK(contains(test.message, "end"));
 }
