@@ -1,8 +1,7 @@
 #pragma once
 // The command check of the real executor: run a program from an argv
 // vector (never through a shell) and report its exit code and output.
-// Internal to smoke/real_executor.cpp; the only place that includes
-// Boost.Process.
+// Internal to smoke/real_executor.cpp; io::run_process does the work.
 #include <cstddef>
 
 #include "smoke/check.hpp"
