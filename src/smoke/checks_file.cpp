@@ -203,12 +203,21 @@ core::Error unknown_variable(const std::string& name, const Variables& variables
 
 } // namespace
 
-core::Result<Suite> parse_checks(std::string_view yaml_text, const std::string& origin, const Variables& variables) {
+core::Result<Suite> parse_checks_node(const YAML::Node& root, const std::string& origin, const Variables& variables) {
   try {
     const YamlReader reader(origin, variables);
-    return read_suite(reader, YAML::Load(std::string(yaml_text)));
+    return read_suite(reader, root);
   } catch (const ReadError& error) {
     return error.error;
+  } catch (const YAML::Exception& error) {
+    const std::string location = error.mark.is_null() ? origin : origin + ":" + std::to_string(error.mark.line + 1);
+    return core::make_error(ErrorKind::invalid_input, "invalid YAML: " + error.msg, location);
+  }
+}
+
+core::Result<Suite> parse_checks(std::string_view yaml_text, const std::string& origin, const Variables& variables) {
+  try {
+    return parse_checks_node(YAML::Load(std::string(yaml_text)), origin, variables);
   } catch (const YAML::Exception& error) {
     const std::string location = error.mark.is_null() ? origin : origin + ":" + std::to_string(error.mark.line + 1);
     return core::make_error(ErrorKind::invalid_input, "invalid YAML: " + error.msg, location);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <yaml-cpp/yaml.h>
+
 #include "core/error.hpp"
 #include "smoke/check.hpp"
 
@@ -16,6 +18,10 @@ using Variables = std::map<std::string, std::string>;
 
 core::Result<Suite> load_checks_file(const std::string& path, const Variables& variables);
 core::Result<Suite> parse_checks(std::string_view yaml_text, const std::string& origin, const Variables& variables);
+// The same from an already parsed YAML node (a launch plan's `health:`),
+// so errors point at the line in `origin`, the file the node came from;
+// relative file names start at that file's directory.
+core::Result<Suite> parse_checks_node(const YAML::Node& root, const std::string& origin, const Variables& variables);
 
 struct QuickOptions {
   std::vector<std::string> urls;

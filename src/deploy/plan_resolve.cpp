@@ -1,0 +1,331 @@
+// From a plan to the concrete plan of one environment and one run: ${VAR}
+// replaced, health checks parsed, roots made absolute, services in deploy
+// order. Errors name the line of the plan the text came from.
+#include <algorithm>
+#include <filesystem>
+
+#include "core/text.hpp"
+#include "deploy/plan.hpp"
+#include "deploy/plan_text.hpp"
+#include "deploy/plan_validate.hpp"
+#include "smoke/checks_file.hpp"
+
+namespace deploy {
+namespace {
+
+using core::ErrorKind;
+
+// Thrown inside this file only; resolve_plan turns it into its Error.
+struct ResolveError {
+  core::Error error;
+};
+
+[[noreturn]] void fail(const std::string& location, const std::string& message) {
+  throw ResolveError{core::make_error(ErrorKind::invalid_input, message, location)};
+}
+
+// yaml-cpp's operator[] may insert into a node; this only looks.
+YAML::Node child(const YAML::Node& node, const std::string& key) {
+  if (!node || !node.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+  for (auto it = node.begin(); it != node.end(); ++it)
+    if (it->first.IsScalar() && it->first.Scalar() == key) return it->second;
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
+// "plan.yml:12" for a node of the plan's document, `fallback` when the
+// node is not there (a plan built in code, or written with merge keys).
+std::string located(const Plan& plan, const YAML::Node& node, const std::string& fallback) {
+  if (!node || !node.IsDefined() || node.Mark().is_null()) return fallback.empty() ? plan.file : fallback;
+  return plan.file + ":" + std::to_string(node.Mark().line + 1);
+}
+
+// The line of item `index` of a list under the service's `key`.
+std::string item_location(const Plan& plan, const ServiceSpec& service, const std::string& key, std::size_t index) {
+  const YAML::Node list = child(child(child(plan.document, "services"), service.name), key);
+  if (list && list.IsSequence() && index < list.size()) return located(plan, list[index], service.location);
+  return located(plan, list, service.location);
+}
+
+class Interpolator {
+public:
+  Interpolator(const Variables& values, std::vector<std::string> suggestions, std::string environment)
+      : m_values(values), m_suggestions(std::move(suggestions)), m_environment(std::move(environment)) {}
+
+  std::string operator()(const std::string& text, const std::string& location, const std::string& path) const {
+    std::string problem;
+    for (const auto& name : placeholders(text, problem))
+      if (!m_values.count(name)) fail(location, path + ": " + unknown(name));
+    if (!problem.empty()) fail(location, path + ": " + problem);
+    auto result = smoke::interpolate(text, m_values);
+    if (!result) fail(location, path + ": " + result.error().message);
+    return *result;
+  }
+
+  nlohmann::json json(const nlohmann::json& value, const std::string& location, const std::string& path) const {
+    if (value.is_string()) return (*this)(value.get<std::string>(), location, path);
+    nlohmann::json out = value;
+    if (value.is_array() || value.is_object())
+      for (auto it = out.begin(); it != out.end(); ++it)
+        *it = json(*it, location, path);
+    return out;
+  }
+
+  const Variables& values() const { return m_values; }
+
+private:
+  std::string unknown(const std::string& name) const {
+    const std::string guess = core::closest_match(name, m_suggestions);
+    return "unknown variable '" + name + "'" + (guess.empty() ? "" : " (did you mean '" + guess + "'?)") +
+           "; define it under `variables:` of the plan or of environment '" + m_environment +
+           "', or in the environment of the shipgate process";
+  }
+
+  const Variables& m_values;
+  std::vector<std::string> m_suggestions;
+  std::string m_environment;
+};
+
+void add_names(std::vector<std::string>& names, const Variables& variables) {
+  for (const auto& entry : variables)
+    names.push_back(entry.first);
+}
+
+// Plan variables may use the process environment and the run values;
+// environment variables may use those and the plan's variables.
+Variables all_variables(const Plan& plan, const EnvironmentSpec& environment, const Variables& extra,
+                        const Variables& run_values) {
+  Variables run = run_values;
+  run.emplace("ENV", environment.name);
+  std::vector<std::string> names;
+  add_names(names, plan.variables);
+  add_names(names, environment.variables);
+  add_names(names, run);
+  Variables scope = extra;
+  for (const auto& [name, value] : run)
+    scope[name] = value;
+  Variables resolved = extra;
+  const Interpolator plan_level(scope, names, environment.name);
+  const YAML::Node plan_variables = child(plan.document, "variables");
+  for (const auto& [name, value] : plan.variables)
+    resolved[name] = plan_level(value, located(plan, child(plan_variables, name), plan.file), "variables." + name);
+  for (const auto& [name, value] : plan.variables)
+    scope[name] = resolved[name];
+  const Interpolator environment_level(scope, names, environment.name);
+  for (const auto& [name, value] : environment.variables)
+    resolved[name] =
+        environment_level(value, environment.location, "environments." + environment.name + ".variables." + name);
+  for (const auto& [name, value] : run)
+    resolved[name] = value;
+  return resolved;
+}
+
+void resolve_command(const Interpolator& interpolate, CommandSpec& command, const std::string& path) {
+  if (command.empty()) return;
+  for (auto& arg : command.argv)
+    arg = interpolate(arg, command.location, path);
+  command.shell = interpolate(command.shell, command.location, path);
+  if (!command.argv.empty() && command.argv.front().empty())
+    fail(command.location, path + ": the program name is empty once the variables are replaced");
+  if (command.argv.empty() && core::trim(command.shell).empty())
+    fail(command.location, path + ": the shell snippet is empty once the variables are replaced");
+}
+
+std::string absolute_from(const std::filesystem::path& base, const std::string& path) {
+  return std::filesystem::absolute(base / path).lexically_normal().string();
+}
+
+void resolve_target(const Plan& plan, const Interpolator& interpolate, ServiceSpec& service) {
+  TargetSpec& target = service.target;
+  const std::string path = "services." + service.name + ".target";
+  const std::filesystem::path base = std::filesystem::path(plan.file).parent_path();
+  for (auto& root : target.roots) {
+    root = interpolate(root, target.location, path + ".roots");
+    if (core::trim(root).empty())
+      fail(target.location, path + ".roots: a root is empty once the variables are replaced");
+    root = absolute_from(base, root);
+  }
+  target.plugin = interpolate(target.plugin, target.location, path + ".plugin");
+  target.settings = interpolate.json(target.settings, target.location, path + ".settings");
+  target.state_dir = interpolate(target.state_dir, target.location, path + ".state_dir");
+  if (!target.state_dir.empty()) target.state_dir = absolute_from(base, target.state_dir);
+}
+
+void resolve_artifact(const Interpolator& interpolate, ServiceSpec& service) {
+  ArtifactSpec& artifact = service.artifact;
+  const std::string path = "services." + service.name + ".artifact";
+  artifact.source = interpolate(artifact.source, artifact.location, path + ".source");
+  artifact.sha256 = core::to_lower(interpolate(artifact.sha256, artifact.location, path + ".sha256"));
+  const std::string problem = sha256_problem(artifact.sha256);
+  if (!problem.empty()) fail(artifact.location, path + ".sha256: " + problem);
+}
+
+void resolve_files(const Plan& plan, const Interpolator& interpolate, ServiceSpec& service) {
+  const std::string path = "services." + service.name;
+  for (std::size_t i = 0; i < service.shared.size(); ++i) {
+    const std::string at = item_location(plan, service, "shared", i);
+    std::string& item = service.shared[i];
+    item = interpolate(item, at, path + ".shared");
+    const std::string problem = shared_path_problem(item);
+    if (!problem.empty()) fail(at, path + ".shared: '" + item + "' " + problem);
+  }
+  for (std::size_t i = 0; i < service.config_files.size(); ++i)
+    service.config_files[i] =
+        interpolate(service.config_files[i], item_location(plan, service, "config_files", i), path + ".config_files");
+  for (auto& backup : service.backups) {
+    const std::string backup_path = path + ".backups." + backup.name;
+    resolve_command(interpolate, backup.command, backup_path + ".run");
+    backup.output = interpolate(backup.output, backup.location, backup_path + ".output");
+  }
+}
+
+void resolve_health(const Plan& plan, const Variables& variables, ServiceSpec& service) {
+  if (!service.health_node || !service.health_node.IsDefined() || service.health_node.IsNull()) return;
+  auto suite = smoke::parse_checks_node(service.health_node, plan.file, variables);
+  if (!suite) {
+    core::Error error = suite.error();
+    error.message = "services." + service.name + ".health: " + error.message;
+    throw ResolveError{error};
+  }
+  service.health = std::move(*suite);
+}
+
+ServiceSpec resolve_service(const Plan& plan, const Interpolator& interpolate, const ServiceSpec& spec) {
+  ServiceSpec service = spec;
+  const std::string path = "services." + service.name;
+  resolve_artifact(interpolate, service);
+  resolve_target(plan, interpolate, service);
+  resolve_command(interpolate, service.stop, path + ".stop");
+  resolve_command(interpolate, service.start, path + ".start");
+  resolve_command(interpolate, service.reload, path + ".reload");
+  resolve_command(interpolate, service.restart, path + ".restart");
+  resolve_files(plan, interpolate, service);
+  resolve_health(plan, interpolate.values(), service);
+  return service;
+}
+
+// Dependencies first; among the services ready to go, the file's order.
+std::vector<const ServiceSpec*> deploy_order(const Plan& plan) {
+  std::vector<const ServiceSpec*> order;
+  std::vector<std::string> placed;
+  while (order.size() < plan.services.size()) {
+    const ServiceSpec* next = nullptr;
+    for (const auto& service : plan.services) {
+      if (std::find(placed.begin(), placed.end(), service.name) != placed.end()) continue;
+      const bool ready =
+          std::all_of(service.depends_on.begin(), service.depends_on.end(), [&](const std::string& name) {
+            return std::find(placed.begin(), placed.end(), name) != placed.end();
+          });
+      if (ready) {
+        next = &service;
+        break;
+      }
+    }
+    if (!next)
+      fail(plan.file, "the services' depends_on form a cycle or name an unknown service; run `shipgate plan validate`");
+    order.push_back(next);
+    placed.push_back(next->name);
+  }
+  return order;
+}
+
+std::size_t environment_index(const Plan& plan, const std::string& name) {
+  for (std::size_t i = 0; i < plan.environments.size(); ++i)
+    if (plan.environments[i].name == name) return i;
+  return plan.environments.size();
+}
+
+bool safe_in_shell(unsigned char c) {
+  return std::isalnum(c) || std::string_view("_@%+=:,./-").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+// Single quotes unless every character is safe; a newline is shown as \n
+// so that the command stays on one line.
+std::string quote_word(const std::string& word) {
+  if (!word.empty() && std::all_of(word.begin(), word.end(), safe_in_shell)) return word;
+  std::string out = "'";
+  for (const char c : word) {
+    if (c == '\'')
+      out += "'\\''";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out + "'";
+}
+
+} // namespace
+
+core::Result<ResolvedPlan> resolve_plan(const Plan& plan, const std::string& environment, const Variables& extra,
+                                        const Variables& run_values) {
+  const std::size_t index = environment_index(plan, environment);
+  if (index == plan.environments.size()) return unknown_environment(plan, environment);
+  ResolvedPlan resolved;
+  resolved.plan = &plan;
+  resolved.environment = &plan.environments[index];
+  resolved.previous_environment = index == 0 ? nullptr : &plan.environments[index - 1];
+  resolved.deadline = resolved.environment->deadline.value_or(plan.deadline);
+  try {
+    const Variables variables = all_variables(plan, *resolved.environment, extra, run_values);
+    std::vector<std::string> names;
+    add_names(names, plan.variables);
+    add_names(names, resolved.environment->variables);
+    add_names(names, run_values);
+    names.push_back("ENV");
+    const Interpolator interpolate(variables, names, environment);
+    for (const ServiceSpec* service : deploy_order(plan))
+      resolved.services.push_back(resolve_service(plan, interpolate, *service));
+  } catch (const ResolveError& error) {
+    return error.error;
+  }
+  return resolved;
+}
+
+const std::vector<std::string>& run_value_names() {
+  static const std::vector<std::string> k_names = {"VERSION", "PREVIOUS_VERSION", "RELEASE", "RELEASE_DIR",
+                                                   "BACKUP_DIR", "COMMIT", "BRANCH"};
+  return k_names;
+}
+
+Variables placeholder_run_values() {
+  return {{"VERSION", "0.0.0"},
+          {"PREVIOUS_VERSION", "0.0.0"},
+          {"RELEASE", "20000101T000000Z-0.0.0"},
+          {"RELEASE_DIR", "/nonexistent/releases/20000101T000000Z-0.0.0"},
+          {"BACKUP_DIR", "/nonexistent/backups/20000101T000000Z-0.0.0"},
+          {"COMMIT", "0000000000000000000000000000000000000000"},
+          {"BRANCH", "main"}};
+}
+
+Variables symbolic_run_values() {
+  Variables out;
+  for (const auto& name : run_value_names())
+    out[name] = "${" + name + "}";
+  return out;
+}
+
+core::Status validate_environments(const Plan& plan, const Variables& extra) {
+  const Variables run_values = placeholder_run_values();
+  for (const auto& environment : plan.environments) {
+    auto resolved = resolve_plan(plan, environment.name, extra, run_values);
+    if (!resolved) {
+      core::Error error = resolved.error();
+      error.message = "in environment '" + environment.name + "': " + error.message;
+      return error;
+    }
+  }
+  return core::ok_status();
+}
+
+std::string CommandSpec::display() const {
+  if (!argv.empty()) {
+    std::string out;
+    for (const auto& arg : argv)
+      out += (out.empty() ? "" : " ") + quote_word(arg);
+    return out;
+  }
+  if (!shell.empty()) return "sh -c " + quote_word(shell);
+  return "(none)";
+}
+
+} // namespace deploy
