@@ -8,7 +8,7 @@ packages=(
   libexpat1-dev nlohmann-json3-dev libcli11-dev doctest-dev libyaml-cpp-dev
   libboost-dev libcurl4-openssl-dev libssl-dev libarchive-dev libkainjow-mustache-dev
   libboost-filesystem-dev
-  libxml2-utils python3 git jq
+  libxml2-utils python3 git jq zip zstd
   # servers and tools the integration tests start on 127.0.0.1
   nginx-light openssl curl
 )
