@@ -64,10 +64,41 @@ render::ColorMode color_mode(const std::string& text) {
   return render::ColorMode::auto_detect;
 }
 
+// The first word of each step ("plan" for "plan validate"), once each.
 std::vector<std::string> step_names(const std::vector<std::unique_ptr<steps::Step>>& all) {
   std::vector<std::string> names;
-  for (const auto& step : all) names.push_back(step->name());
+  for (const auto& step : all) {
+    const std::string name = step->name().substr(0, step->name().find(' '));
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
   return names;
+}
+
+// A step named "plan validate" is the subcommand "validate" of "plan".
+CLI::App* add_step_command(CLI::App& app, const steps::Step& step) {
+  const std::string name = step.name();
+  const auto space = name.find(' ');
+  if (space == std::string::npos) return app.add_subcommand(name, step.summary());
+  const std::string group = name.substr(0, space);
+  CLI::App* parent = nullptr;
+  for (CLI::App* existing : app.get_subcommands({}))
+    if (existing->get_name() == group) parent = existing;
+  if (!parent) {
+    parent = app.add_subcommand(group, group == "plan"      ? "Check and show a launch plan (validate, show)"
+                                       : group == "release" ? "Manage released versions (unblock)"
+                                       : group == "lock"    ? "Inspect or release a target's deploy lock (release)"
+                                                            : group);
+    parent->require_subcommand(1);
+  }
+  return parent->add_subcommand(name.substr(space + 1), step.summary());
+}
+
+bool got_step(CLI::App& app, const steps::Step& step) {
+  const std::string name = step.name();
+  const auto space = name.find(' ');
+  if (space == std::string::npos) return app.got_subcommand(name);
+  if (!app.got_subcommand(name.substr(0, space))) return false;
+  return app.get_subcommand(name.substr(0, space))->got_subcommand(name.substr(space + 1));
 }
 
 // "shipgate gate-on-tst-report" gets a suggestion instead of CLI11's generic message.
@@ -91,17 +122,28 @@ std::string suggest_options(CLI::App& app, const std::vector<std::string>& args)
   } catch (const CLI::OptionNotFound&) {
     return {};
   }
+  std::size_t first = 1;
+  // "plan show --evn x": the options are those of "show".
+  if (args.size() > 1 && !sub->get_subcommands({}).empty()) {
+    try {
+      sub = sub->get_subcommand(args[1]);
+      first = 2;
+    } catch (const CLI::OptionNotFound&) {
+      return {};
+    }
+  }
   std::vector<std::string> known;
   for (const CLI::Option* option : sub->get_options())
     for (const auto& name : option->get_lnames()) known.push_back("--" + name);
   std::string hints;
-  for (std::size_t i = 1; i < args.size(); ++i) {
+  for (std::size_t i = first; i < args.size(); ++i) {
     const std::string word = args[i].substr(0, args[i].find('='));
     if (!core::starts_with(word, "--") || std::find(known.begin(), known.end(), word) != known.end()) continue;
     const std::string guess = core::closest_match(word, known);
     hints += "shipgate: unknown option '" + word + "'" + (guess.empty() ? "" : "; did you mean '" + guess + "'?") + "\n";
   }
-  if (!hints.empty()) hints += "Run 'shipgate " + args.front() + " --help' for the options.\n";
+  if (!hints.empty())
+    hints += "Run 'shipgate " + args.front() + (first == 2 ? " " + args[1] : std::string()) + " --help' for the options.\n";
   return hints;
 }
 
@@ -151,7 +193,7 @@ int run(const Process& process) {
              "Run 'shipgate STEP --help' for a step's options.");
   std::vector<CommonOptions> common(all.size());
   for (std::size_t i = 0; i < all.size(); ++i) {
-    CLI::App* sub = app.add_subcommand(all[i]->name(), all[i]->summary());
+    CLI::App* sub = add_step_command(app, *all[i]);
     Cli11Sink sink(*sub);
     all[i]->register_options(sink);
     add_common(*sub, common[i]);
@@ -168,7 +210,7 @@ int run(const Process& process) {
     return code == 0 ? 0 : core::to_int(core::ExitCode::usage);
   }
   for (std::size_t i = 0; i < all.size(); ++i)
-    if (app.got_subcommand(all[i]->name())) return run_step(*all[i], common[i], process);
+    if (got_step(app, *all[i])) return run_step(*all[i], common[i], process);
   return core::to_int(core::ExitCode::usage);
 }
 

@@ -7,5 +7,8 @@ namespace core {
 void install_interrupt_handlers();
 bool interrupted();
 void request_interrupt(); // for tests
+// The interruption was noticed and is being acted upon (deploy-stage rolls
+// back): later loops run again until a second signal arrives.
+void clear_interrupt();
 
 } // namespace core

@@ -59,6 +59,11 @@ struct StepResult {
   nlohmann::json details = nlohmann::json::object();
   // Extra lines for the terminal summary and Markdown (e.g. a totals line).
   std::vector<std::string> summary_lines;
+  // Commands that show a document rather than a verdict (plan show,
+  // status, history) set these: the terminal prints text_view instead of
+  // the check list, and --markdown writes markdown_view.
+  std::string text_view;
+  std::string markdown_view;
   SystemTime started_at{};
   SystemTime finished_at{};
 };

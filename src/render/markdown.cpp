@@ -222,6 +222,7 @@ std::string markdown_escape(std::string_view text) {
 
 std::string render_markdown(const core::StepResult& result, const ci::CiContext& context, std::size_t max_bytes) {
   max_bytes = std::max(max_bytes, k_min_max_bytes);
+  if (!result.markdown_view.empty()) return cut(result.markdown_view + warnings_list(result) + footer(context), max_bytes);
   const std::string head = heading(result) + summary(result) + checks_table(result);
   const std::string tail = warnings_list(result) + footer(context);
   const std::size_t fixed = head.size() + tail.size() + k_note_reserve;

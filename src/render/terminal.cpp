@@ -148,6 +148,18 @@ std::string render_warnings(const core::StepResult& result, bool color) {
 }
 
 std::string render_terminal(const core::StepResult& result, bool color) {
+  if (!result.text_view.empty()) {
+    // A document (plan show, status, history): printed as it is, made safe
+    // for a terminal line by line, then the warnings.
+    std::string text;
+    std::string_view rest = result.text_view;
+    while (!rest.empty()) {
+      const auto end = rest.find('\n');
+      text += one_line(rest.substr(0, end)) + "\n";
+      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    }
+    return text + render_warnings(result, color);
+  }
   return render_headline(result, color) + render_overview(result, color) + render_findings(result, color) +
          render_warnings(result, color);
 }

@@ -1,6 +1,8 @@
 #include "steps/registry.hpp"
 
+#include "steps/deploy_stage.hpp"
 #include "steps/gate_on_test_report.hpp"
+#include "steps/plan_commands.hpp"
 #include "steps/smoke_test.hpp"
 
 namespace steps {
@@ -8,7 +10,15 @@ namespace steps {
 std::vector<std::unique_ptr<Step>> make_steps() {
   std::vector<std::unique_ptr<Step>> all;
   all.push_back(make_gate_on_test_report());
+  all.push_back(make_deploy_stage());
   all.push_back(make_smoke_test());
+  all.push_back(make_rollback());
+  all.push_back(make_status());
+  all.push_back(make_history());
+  all.push_back(make_plan_validate());
+  all.push_back(make_plan_show());
+  all.push_back(make_release_unblock());
+  all.push_back(make_lock_release());
   return all;
 }
 

@@ -32,7 +32,7 @@
 # LANG/LC_ALL=C.UTF-8, TZ=UTC plus the case's env): no NO_COLOR, no CI
 # variables from the machine running the tests. Unless the case's env sets a
 # CI (GITHUB_ACTIONS, GITLAB_CI, CI_JOB_ID, JENKINS_URL), `--ci none` is
-# inserted right after the step name, so a developer's shell and a real CI
+# inserted right after the step name (both words of "plan show"), so a developer's shell and a real CI
 # job see the same output.
 #
 # On success the temp dir is removed; on failure it is kept and its path
@@ -150,7 +150,10 @@ fi
 IFS= read -r cmd_line <"$CASE/cmd" || true
 split_cmd "$cmd_line"
 if ((!CASE_SETS_CI)) && ((${#ARGS[@]} > 0)) && [[ "${ARGS[0]}" != -* ]]; then
-  ARGS=("${ARGS[0]}" --ci none "${ARGS[@]:1}")
+  # Two-word commands ("plan show", "lock release") take it after the second word.
+  words=1
+  case "${ARGS[0]}" in plan | release | lock) ((${#ARGS[@]} > 1)) && [[ "${ARGS[1]}" != -* ]] && words=2 ;; esac
+  ARGS=("${ARGS[@]:0:words}" --ci none "${ARGS[@]:words}")
 fi
 
 HOOK_ENV=(WORK="$WORK" CASE="$CASE" FIXTURES="$FIXTURES" REPO="$REPO" SHIPGATE="$SHIPGATE"

@@ -1,0 +1,65 @@
+#pragma once
+// The ledger: an append-only JSON-lines file on the target
+// (<root>/.shipgate/ledger.jsonl) recording every deploy, rollback,
+// reconciliation, unblock and forced lock release. It is the record that
+// makes rollbacks exact: the "last good version" is read from it, never
+// inferred from directory order or modification times.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/time.hpp"
+
+namespace deploy {
+
+struct LedgerEntry {
+  int schema = 1;
+  std::string id;          // the run's id (one run may write several entries: one per event)
+  std::string event;       // "deploy", "rollback", "reconcile", "mark-bad", "unblock", "lock-force-release"
+  std::string outcome;     // "succeeded", "rolled-back", "rollback-failed", "failed", "interrupted", "recorded"
+  std::string environment;
+  std::string version;
+  std::string release;              // release folder id
+  std::string previous_version;     // live before this run
+  std::string previous_release;
+  std::string commit, branch;
+  std::string artifact_sha256;
+  std::string config_sha256;        // hash of the snapshotted configuration files
+  std::string backup_dir;           // where this run's backups went
+  std::string user, provider, pipeline_url, job_url;
+  std::string reason;               // why (failure, --reason TEXT)
+  core::SystemTime started_at{};
+  core::SystemTime finished_at{};
+  nlohmann::json extra = nlohmann::json::object(); // unknown fields are kept when read
+
+  nlohmann::json to_json() const;
+  static LedgerEntry from_json(const nlohmann::json& json); // missing fields stay empty
+};
+
+struct LedgerRead {
+  std::vector<LedgerEntry> entries;  // in file order
+  std::vector<std::string> warnings; // "ledger.jsonl:17: torn or unreadable line skipped"
+};
+
+class Ledger {
+public:
+  explicit Ledger(std::filesystem::path file) : m_file(std::move(file)) {}
+  const std::filesystem::path& file() const { return m_file; }
+  // One write(2) of one line with O_APPEND, then fsync (and the folder's
+  // fsync when the file was created). A torn last line left by a crash is
+  // first terminated, so it never swallows the new entry.
+  core::Status append(const LedgerEntry& entry) const;
+  // A missing file is an empty ledger. Unreadable lines are skipped with a
+  // warning (a torn last line is expected after a crash). Lines longer than
+  // 1 MiB are skipped too.
+  core::Result<LedgerRead> read() const;
+
+private:
+  std::filesystem::path m_file;
+};
+
+} // namespace deploy

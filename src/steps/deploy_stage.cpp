@@ -1,0 +1,86 @@
+#include "steps/deploy_stage.hpp"
+
+#include "deploy/engine.hpp"
+#include "io/redactor.hpp"
+#include "smoke/checks_file.hpp"
+#include "steps/target_options.hpp"
+
+namespace steps {
+namespace {
+
+using core::ErrorKind;
+
+class DeployStageStep final : public Step {
+public:
+  std::string name() const override { return "deploy-stage"; }
+  std::string summary() const override {
+    return "Deploy a version to one environment of a launch plan: verify, back up, switch, check, roll back on failure";
+  }
+  void register_options(OptionSink& sink) override {
+    m_target.register_options(sink, true);
+    sink.value("--version", m_version, "Version to deploy (letters, digits, . _ + -)", true);
+    sink.values("--artifact", m_artifacts,
+                "Release artifact: PATH or URL (tar/zip); SERVICE=PATH|URL with several services; repeatable");
+    sink.values("--sha256", m_sha256, "Expected sha256 of the artifact (or SERVICE=HEX); default: ARTIFACT.sha256");
+    sink.values("--signature", m_signatures,
+                "Ed25519 signature file of the artifact (or SERVICE=FILE); default: ARTIFACT.sig when the plan requires one");
+    sink.value("--deadline", m_deadline, "Override the plan's deadline, e.g. 10m: past it, the deploy is rolled back");
+    sink.value("--cacert", m_cacert, "CA certificates (PEM) for downloading artifacts over HTTPS");
+  }
+  core::Result<core::StepResult> run(const RunContext& context) override {
+    deploy::DeployRequest request;
+    auto target = m_target.read(context);
+    if (!target) return target.error();
+    request.target = *target;
+    request.version = m_version;
+    request.artifacts = m_artifacts;
+    request.sha256 = m_sha256;
+    request.signatures = m_signatures;
+    request.cacert = m_cacert;
+    if (!m_deadline.empty()) {
+      const auto deadline = smoke::parse_duration(m_deadline);
+      if (!deadline || deadline->count() <= 0)
+        return core::make_error(ErrorKind::usage, "--deadline expects a duration such as 90s or 10m, got '" + m_deadline + "'");
+      request.deadline = *deadline;
+    }
+    return deploy::run_deploy(request, {context.ci, context.env, context.output, context.now});
+  }
+
+private:
+  TargetFlags m_target;
+  std::string m_version, m_deadline, m_cacert;
+  std::vector<std::string> m_artifacts, m_sha256, m_signatures;
+};
+
+class RollbackStep final : public Step {
+public:
+  std::string name() const override { return "rollback"; }
+  std::string summary() const override {
+    return "Return an environment to its recorded last good version, verify it, and mark the bad one";
+  }
+  void register_options(OptionSink& sink) override {
+    m_target.register_options(sink, true);
+    sink.value("--to", m_to, "Version to return to (default: the last good one recorded in the ledger)");
+    sink.value("--reason", m_reason, "Why: recorded in the ledger with the bad mark");
+  }
+  core::Result<core::StepResult> run(const RunContext& context) override {
+    deploy::RollbackRequest request;
+    auto target = m_target.read(context);
+    if (!target) return target.error();
+    request.target = *target;
+    if (!m_to.empty()) request.to = m_to;
+    request.reason = m_reason;
+    return deploy::run_rollback(request, {context.ci, context.env, context.output, context.now});
+  }
+
+private:
+  TargetFlags m_target;
+  std::string m_to, m_reason;
+};
+
+} // namespace
+
+std::unique_ptr<Step> make_deploy_stage() { return std::make_unique<DeployStageStep>(); }
+std::unique_ptr<Step> make_rollback() { return std::make_unique<RollbackStep>(); }
+
+} // namespace steps
