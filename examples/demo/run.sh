@@ -2,14 +2,16 @@
 # Demo release pipeline: `shipgate gate-on-test-report` on reports written by
 # real test frameworks (tests/fixtures/producers/*: each folder has the suite
 # and the script that regenerated the report), then `shipgate smoke-test`
-# against a local nginx started for the demo. Usage: run.sh OUTPUT_DIR
+# against a local nginx started for the demo, then `shipgate deploy-stage`,
+# `rollback`, `status` and `history` on local targets under OUTPUT_DIR/targets
+# with the launch plan examples/demo/plan.yml. Usage: run.sh OUTPUT_DIR
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-/tmp/shipgate-demo}
 shipgate=${SHIPGATE:-$root/build/shipgate}
 producers=$root/tests/fixtures/producers
 mkdir -p "$out"
-rm -rf "$out"/*.json "$out"/*.xml "$out"/*.md "$out/nginx"
+rm -rf "$out"/*.json "$out"/*.xml "$out"/*.md "$out/nginx" "$out/targets" "$out/artifacts"
 
 reports=(
   --report "$producers/pytest-xunit1/report.xml"
@@ -52,10 +54,64 @@ third=$?
 set -e
 echo "-> exit code $third (0 = the service answers as expected; 1 = it is wrong; 3 = it is down)"
 
+banner "4. Deploy: version 1.0 to test, then promoted to staging (plan: examples/demo/plan.yml)"
+# Artifacts as a build would make them: a tarball and its sha256 per version.
+mkdir -p "$out/artifacts"
+for version in 1.0 1.1 1.2; do
+  site="$out/artifacts/site-$version"
+  mkdir -p "$site/public"
+  if [[ $version == 1.1 ]]; then
+    echo "<h1>demo shop</h1><p>oops: this build lost its version line</p>" >"$site/public/index.html"
+  else
+    echo "<h1>demo shop</h1><p>version $version</p>" >"$site/public/index.html"
+  fi
+  tar czf "$out/artifacts/site-$version.tar.gz" -C "$site" public
+  (cd "$out/artifacts" && sha256sum "site-$version.tar.gz" >"site-$version.tar.gz.sha256")
+done
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+export DEMO_ROOT="$out/targets" DEMO_DIR="$root/examples/demo" TEST_PORT=$(free_port) STAGING_PORT=$(free_port)
+stop_sites() {
+  for env in test staging; do
+    [[ -d "$DEMO_ROOT/$env/web" ]] && SHIPGATE_ROOT="$DEMO_ROOT/$env/web" python3 "$DEMO_DIR/site.py" stop || true
+  done
+}
+trap 'stop_sites; bash "$root/tests/integration/servers/nginx.sh" stop "$out/nginx" >/dev/null 2>&1 || true' EXIT
+plan="$root/examples/demo/plan.yml"
+deploy() { # ENV VERSION JSON
+  "$shipgate" deploy-stage --plan "$plan" --env "$1" --version "$2" \
+    --artifact "$out/artifacts/site-$2.tar.gz" --json "$out/$3" --color never --user demo 2>/dev/null
+}
+codes=()
+set +e
+deploy test 1.0 deploy-test-1.0.json; codes+=($?)
+deploy staging 1.0 deploy-staging-1.0.json; codes+=($?)
+set -e
+echo "-> exit codes ${codes[*]} (0 = live and verified)"
+
+banner "5. A broken build (1.1): its health check fails, shipgate rolls test back to 1.0 by itself"
+set +e
+deploy test 1.1 deploy-test-1.1.json; codes+=($?)
+echo "-> exit code ${codes[-1]} (1 = failed, rolled back and the old version verified)"
+banner "6. 1.1 is now marked bad: no environment accepts it until 'shipgate release unblock'"
+deploy staging 1.1 deploy-staging-1.1.json; codes+=($?)
+echo "-> exit code ${codes[-1]} (4 = refused before changing anything)"
+
+banner "7. 1.2 goes to test; then the team rolls test back to the last good version on record"
+deploy test 1.2 deploy-test-1.2.json; codes+=($?)
+"$shipgate" rollback --plan "$plan" --env test --reason "demo: back to the last good version" \
+  --json "$out/rollback-test.json" --color never --quiet 2>/dev/null
+codes+=($?)
+set -e
+echo "-> exit codes ${codes[-2]} ${codes[-1]}"
+
+banner "8. What is live, and the record (shipgate status / history)"
+"$shipgate" status --plan "$plan" --env test --color never
+"$shipgate" history --plan "$plan" --env test --color never --limit 8
+
 banner "Artifacts in $out"
-ls -1 "$out" | grep -v '^nginx$'
-if [[ $first -ne 1 || $second -ne 0 || $third -ne 0 ]]; then
-  echo "demo: unexpected exit codes ($first, $second, $third); expected 1, 0, 0" >&2
+ls -1 "$out" | grep -v '^nginx$\|^targets$\|^artifacts$'
+if [[ $first -ne 1 || $second -ne 0 || $third -ne 0 || "${codes[*]}" != "0 0 1 4 0 0" ]]; then
+  echo "demo: unexpected exit codes ($first, $second, $third, ${codes[*]}); expected 1, 0, 0, 0 0 1 4 0 0" >&2
   exit 1
 fi
 echo

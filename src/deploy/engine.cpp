@@ -1114,6 +1114,15 @@ core::Result<core::StepResult> run_deploy(const DeployRequest& request, const En
   std::vector<const History*> all;
   for (const auto& [name, item] : histories) all.push_back(&item);
   const auto bad = bad_versions(all);
+  if (bad.count(request.version)) {
+    const std::string why = request.version + " is marked bad (rolled back); run `shipgate release unblock --plan " +
+                            options.plan_file + " --version " + request.version + " --reason TEXT` once it is fixed";
+    run.add_check("preflight/not-bad", "the version is not marked bad", CheckStatus::fail, why);
+    return blocked(run, why);
+  }
+  run.add_check("preflight/not-bad", "the version is not marked bad", CheckStatus::pass,
+                bad.empty() ? "no version is marked bad" : "marked bad: " + version_list(bad));
+
   const EnvironmentSpec* previous = env.resolved.previous_environment;
   if (previous && env.resolved.environment->requires_previous && !histories[previous->name].succeeded(request.version)) {
     const std::string why = request.version + " has not been deployed and verified in " + previous->name +
@@ -1125,15 +1134,6 @@ core::Result<core::StepResult> run_deploy(const DeployRequest& request, const En
   run.add_check("preflight/promotion-order", "the version passed the previous environment", CheckStatus::pass,
                 previous ? request.version + " succeeded in " + previous->name
                          : options.environment + " is the first environment");
-  if (bad.count(request.version)) {
-    const std::string why = request.version + " is marked bad (rolled back); run `shipgate release unblock --plan " +
-                            options.plan_file + " --version " + request.version + " --reason TEXT` once it is fixed";
-    run.add_check("preflight/not-bad", "the version is not marked bad", CheckStatus::fail, why);
-    return blocked(run, why);
-  }
-  run.add_check("preflight/not-bad", "the version is not marked bad", CheckStatus::pass,
-                bad.empty() ? "no version is marked bad" : "marked bad: " + version_list(bad));
-
   // Artifacts: a source and a way to verify it, for every service.
   ArtifactResolver artifacts(request, env.resolved);
   std::map<std::string, ArtifactChoice> choices;
