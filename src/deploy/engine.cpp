@@ -27,6 +27,7 @@
 #include "deploy/plan_validate.hpp"
 #include "deploy/ledger.hpp"
 #include "io/process.hpp"
+#include "io/redactor.hpp"
 #include "smoke/executor.hpp"
 #include "smoke/runner.hpp"
 #include "smoke/verdict.hpp"
@@ -160,6 +161,15 @@ core::Result<Environment> open_environment(const std::string& plan_file, const s
   auto plan = load_plan(plan_file);
   if (!plan) return plan.error();
   env.plan = std::make_unique<Plan>(std::move(*plan));
+  // Values of secret-named variables written in the plan itself are masked
+  // like those from the environment (a value built from ${...} is masked
+  // through its parts, which come from the environment).
+  auto mask = [&](const Variables& variables) {
+    for (const auto& [key, value] : variables)
+      if (io::is_secret_name(key) && value.find("${") == std::string::npos) context.output.add_secret(value);
+  };
+  mask(env.plan->variables);
+  for (const auto& environment : env.plan->environments) mask(environment.variables);
   for (const auto& [key, value] : vars) run_values[key] = value;
   auto resolved = resolve_plan(*env.plan, name, base_variables(context), run_values);
   if (!resolved) return resolved.error();
@@ -885,9 +895,18 @@ std::vector<std::string> touched_services(Run& run) {
   return out;
 }
 
+// The ledger is an artifact like any other: free text in it (a failing
+// command's output in `reason`) goes through the redactor first.
+LedgerEntry redacted(const LedgerEntry& entry, const io::Output& output) {
+  LedgerEntry out = entry;
+  out.reason = output.redactor().redact(entry.reason);
+  return out;
+}
+
 void append_ledgers(Run& run, const LedgerEntry& entry, std::vector<std::string>& errors) {
+  const LedgerEntry safe = redacted(entry, run.m_context.output);
   for (auto& unit : run.env().units)
-    if (auto appended = unit.ledger->append(entry); !appended) errors.push_back(appended.error().describe());
+    if (auto appended = unit.ledger->append(safe); !appended) errors.push_back(appended.error().describe());
 }
 
 void finish_result(Run& run, ActionRunner& runner) {
@@ -1268,7 +1287,7 @@ core::Result<core::StepResult> run_deploy(const DeployRequest& request, const En
   if (!outcome.failed) {
     entry.outcome = "succeeded";
     entry.finished_at = std::chrono::system_clock::now();
-    for (auto& unit : env.units) run.journal(unit, "ledger", "begin", entry.to_json());
+    for (auto& unit : env.units) run.journal(unit, "ledger", "begin", redacted(entry, context.output).to_json());
     append_ledgers(run, entry, ledger_errors);
     // Retention: never the live release nor the one a rollback would use.
     std::set<std::string> protect = {release};
@@ -1465,7 +1484,7 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
   if (!ok) entry.reason += "; failed: " + failures.front();
   entry.finished_at = std::chrono::system_clock::now();
   if (ok)
-    for (auto& unit : env.units) run.journal(unit, "ledger", "begin", entry.to_json());
+    for (auto& unit : env.units) run.journal(unit, "ledger", "begin", redacted(entry, context.output).to_json());
   append_ledgers(run, entry, ledger_errors);
   LedgerEntry mark = base_entry(context, run.run_id(), options.environment);
   mark.event = "mark-bad";
@@ -1705,7 +1724,8 @@ core::Result<core::StepResult> unblock_release(const std::string& plan_file, con
     entry.reason = reason;
     entry.finished_at = std::chrono::system_clock::now();
     for (auto& unit : *units)
-      if (auto appended = unit.ledger->append(entry); !appended) errors.push_back(appended.error().describe());
+      if (auto appended = unit.ledger->append(redacted(entry, context.output)); !appended)
+        errors.push_back(appended.error().describe());
     environments.push_back(environment.name);
   }
   if (!errors.empty()) return core::make_error(ErrorKind::runtime, "cannot record the unblock: " + errors.front());
@@ -1742,7 +1762,8 @@ core::Result<core::StepResult> force_release_lock(const TargetOptions& options, 
     entry.reason = reason + " (the lock was held by " + (*removed)->owner.describe() + ")";
     entry.extra["removed_lease"] = (*removed)->to_json();
     entry.finished_at = std::chrono::system_clock::now();
-    if (auto appended = unit.ledger->append(entry); !appended) errors.push_back(appended.error().describe());
+    if (auto appended = unit.ledger->append(redacted(entry, context.output)); !appended)
+      errors.push_back(appended.error().describe());
     released.push_back(unit.driver->describe() + ": was held by " + (*removed)->owner.describe());
   }
   if (!errors.empty()) return core::make_error(ErrorKind::runtime, errors.front());
