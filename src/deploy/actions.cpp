@@ -66,7 +66,9 @@ std::string Action::describe() const {
   case Kind::snapshot_config: return text + ": copy its configuration files into the backup folder";
   case Kind::backup: return text + " (" + (backup ? backup->name : "") + "): " + (command ? command->display() : "") +
                             (backup && !backup->output.empty() ? " -> " + backup->output : "");
-  case Kind::switch_current: return text + ": point `current` at the release (atomic rename)";
+  case Kind::switch_current:
+    return text + (rolling_back ? ": point `current` back at the earlier release (atomic rename)"
+                                : ": point `current` at the new release (atomic rename)");
   case Kind::restore_config: return text + ": put back the configuration files snapshotted before the deploy";
   case Kind::verify: return text + ": wait until healthy, then run its health checks";
   default: return text + ": " + (command ? command->display() : "");
@@ -96,6 +98,7 @@ std::vector<Action> rollback_actions(const ResolvedPlan& plan, const std::vector
     if (std::find(switched_services.begin(), switched_services.end(), it->name) != switched_services.end())
       order.push_back(&*it);
   for (const ServiceSpec* service : order) add_switch(out, plan, *service, true);
+  for (auto& action : out) action.rolling_back = true;
   // Dependencies first again when verifying the old version.
   for (auto it = order.rbegin(); it != order.rend(); ++it)
     out.push_back(Action{Action::Kind::verify, (*it)->name, nullptr, nullptr});

@@ -26,6 +26,7 @@ struct Action {
   std::string service;             // the service the action belongs to
   const CommandSpec* command = nullptr; // stop/reload/restart/start/backup
   const BackupSpec* backup = nullptr;   // backup
+  bool rolling_back = false;            // part of a rollback: switch goes to the earlier release
   std::string describe() const;    // "stop worker: systemctl stop worker"
 };
 std::string_view to_string(Action::Kind kind);

@@ -304,8 +304,9 @@ Variables symbolic_run_values() {
   return out;
 }
 
-core::Status validate_environments(const Plan& plan, const Variables& extra) {
-  const Variables run_values = placeholder_run_values();
+core::Status validate_environments(const Plan& plan, const Variables& extra, const Variables& overrides) {
+  Variables run_values = placeholder_run_values();
+  for (const auto& [name, value] : overrides) run_values[name] = value;
   for (const auto& environment : plan.environments) {
     auto resolved = resolve_plan(plan, environment.name, extra, run_values);
     if (!resolved) {

@@ -25,8 +25,8 @@ Variables placeholder_run_values();
 Variables symbolic_run_values();
 
 // Resolves every environment of `plan` with `extra` (the process
-// environment) and placeholder_run_values(); the first error found, with
-// its location, or ok.
-core::Status validate_environments(const Plan& plan, const Variables& extra);
+// environment) and placeholder_run_values() with `overrides` (--var) on
+// top; the first error found, with its location, or ok.
+core::Status validate_environments(const Plan& plan, const Variables& extra, const Variables& overrides = {});
 
 } // namespace deploy

@@ -15,6 +15,19 @@ core::Error usage(std::string message) {
   return core::make_error(ErrorKind::usage, std::move(message));
 }
 
+// --var NAME=VALUE, as for deploy-stage: wins over the plan's values.
+core::Result<deploy::Variables> read_vars(const std::vector<std::string>& items, io::Output& output) {
+  deploy::Variables vars;
+  for (const auto& item : items) {
+    const auto equals = item.find('=');
+    if (equals == std::string::npos || equals == 0) return usage("--var expects NAME=VALUE, got '" + item + "'");
+    const std::string name = item.substr(0, equals);
+    vars[name] = item.substr(equals + 1);
+    if (io::is_secret_name(name)) output.add_secret(vars[name]);
+  }
+  return vars;
+}
+
 std::string plural(std::size_t count, const std::string& word) {
   return std::to_string(count) + " " + word + (count == 1 ? "" : "s");
 }
@@ -74,6 +87,7 @@ public:
   void register_options(OptionSink& sink) override {
     sink.value("file", m_file, "The launch plan (YAML, docs/plan.md)");
     sink.value("--plan", m_plan, "The launch plan, as an option (same as FILE)");
+    sink.values("--var", m_vars, "Value for ${NAME} in the plan, NAME=VALUE; repeatable");
   }
   core::Result<core::StepResult> run(const RunContext& context) override;
 
@@ -82,6 +96,7 @@ private:
 
   std::string m_file;
   std::string m_plan;
+  std::vector<std::string> m_vars;
 };
 
 core::Result<std::string> PlanValidateStep::path() const {
@@ -98,9 +113,13 @@ core::Result<core::StepResult> PlanValidateStep::run(const RunContext& context) 
   if (!plan) return plan.error();
   const deploy::Variables extra(context.env.all().begin(), context.env.all().end());
   mask_secrets(*plan, extra, context.output);
-  auto valid = deploy::validate_environments(*plan, extra);
+  auto vars = read_vars(m_vars, context.output);
+  if (!vars) return vars.error();
+  auto valid = deploy::validate_environments(*plan, extra, *vars);
   if (!valid) return valid.error();
-  auto first = deploy::resolve_plan(*plan, plan->environments.front().name, extra, deploy::placeholder_run_values());
+  deploy::Variables run_values = deploy::placeholder_run_values();
+  for (const auto& [name, value] : *vars) run_values[name] = value;
+  auto first = deploy::resolve_plan(*plan, plan->environments.front().name, extra, run_values);
   if (!first) return first.error();
 
   core::StepResult result;
@@ -135,6 +154,7 @@ public:
     sink.value("--plan", m_plan, "The launch plan (YAML, docs/plan.md)", true);
     sink.value("--env", m_env, "The environment to show, one of the plan's environments", true);
     sink.value("--version", m_version, "Fill ${VERSION} with this version (default: shown as ${VERSION})");
+    sink.values("--var", m_vars, "Value for ${NAME} in the plan, NAME=VALUE; repeatable");
   }
   core::Result<core::StepResult> run(const RunContext& context) override;
 
@@ -142,6 +162,7 @@ private:
   std::string m_plan;
   std::string m_env;
   std::string m_version;
+  std::vector<std::string> m_vars;
 };
 
 core::Result<core::StepResult> PlanShowStep::run(const RunContext& context) {
@@ -153,6 +174,9 @@ core::Result<core::StepResult> PlanShowStep::run(const RunContext& context) {
   mask_secrets(*plan, extra, context.output);
   deploy::Variables run_values = deploy::symbolic_run_values();
   if (!m_version.empty()) run_values["VERSION"] = m_version;
+  auto vars = read_vars(m_vars, context.output);
+  if (!vars) return vars.error();
+  for (const auto& [name, value] : *vars) run_values[name] = value;
   auto resolved = deploy::resolve_plan(*plan, m_env, extra, run_values);
   if (!resolved) return resolved.error();
 
