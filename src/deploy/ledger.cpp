@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "deploy/jsonl.hpp"
 #include "deploy/layout.hpp"
 
 namespace deploy {
@@ -14,7 +15,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 namespace {
 
-constexpr std::size_t k_max_line = 1024 * 1024;
 
 struct StringField {
   const char* name;
@@ -75,49 +75,6 @@ std::string problem_with(const json& line) {
   return {};
 }
 
-core::Error append_error(const fs::path& file, int error_number) {
-  return core::make_error(core::ErrorKind::runtime, "cannot append to " + file.string() + ": " +
-                                                        std::strerror(error_number) +
-                                                        " (check free space and permissions on the target)");
-}
-
-bool write_all(int fd, const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t written = ::write(fd, text.data() + done, text.size() - done);
-    if (written < 0 && errno == EINTR) continue;
-    if (written <= 0) return false;
-    done += static_cast<std::size_t>(written);
-  }
-  return true;
-}
-
-// A crash in the middle of an earlier write leaves a line without its
-// newline; ending it first keeps the new line from being glued onto it.
-bool terminate_torn_line(int fd) {
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) return false;
-  if (info.st_size == 0) return true;
-  char last = '\n';
-  if (::pread(fd, &last, 1, info.st_size - 1) != 1) return false;
-  return last == '\n' || write_all(fd, "\n");
-}
-
-core::Status append_line(const fs::path& file, const std::string& line) {
-  bool created = true; // O_EXCL first, to know whether the folder needs a flush too
-  int fd = ::open(file.c_str(), O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 && errno == EEXIST) {
-    created = false;
-    fd = ::open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
-  }
-  if (fd < 0) return append_error(file, errno);
-  const bool written = (created || terminate_torn_line(fd)) && write_all(fd, line) && ::fsync(fd) == 0;
-  const int saved = errno;
-  ::close(fd);
-  if (!written) return append_error(file, saved);
-  if (created) return layout::fsync_path(file.has_parent_path() ? file.parent_path() : fs::path("."));
-  return core::ok_status();
-}
 
 } // namespace
 
@@ -147,33 +104,14 @@ LedgerEntry LedgerEntry::from_json(const json& line) {
   return entry;
 }
 
-core::Status Ledger::append(const LedgerEntry& entry) const { return append_line(m_file, entry.to_json().dump() + "\n"); }
+core::Status Ledger::append(const LedgerEntry& entry) const { return jsonl::append_line(m_file, entry.to_json().dump() + "\n", "the ledger"); }
 
 core::Result<LedgerRead> Ledger::read() const {
+  auto lines = jsonl::read_lines(m_file, "the ledger", problem_with);
+  if (!lines) return lines.error();
   LedgerRead result;
-  std::error_code error;
-  if (!fs::exists(m_file, error)) return result;
-  std::ifstream in(m_file, std::ios::binary);
-  if (!in)
-    return core::make_error(core::ErrorKind::runtime,
-                            "cannot read the ledger " + m_file.string() + ": " + std::strerror(errno) +
-                                " (check its permissions)");
-  std::string text;
-  for (int number = 1; std::getline(in, text); ++number) {
-    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = m_file.string() + ":" + std::to_string(number) + ": ";
-    if (text.size() > k_max_line) {
-      result.warnings.push_back(where + "line longer than 1 MiB skipped");
-      continue;
-    }
-    const json line = json::parse(text, nullptr, false);
-    const std::string problem = line.is_discarded() ? "not valid JSON" : problem_with(line);
-    if (!problem.empty()) {
-      result.warnings.push_back(where + "torn or unreadable line skipped (" + problem + ")");
-      continue;
-    }
-    result.entries.push_back(LedgerEntry::from_json(line));
-  }
+  for (const auto& line : lines->values) result.entries.push_back(LedgerEntry::from_json(line));
+  result.warnings = std::move(lines->warnings);
   return result;
 }
 

@@ -304,7 +304,7 @@ TEST_CASE("layout: link_shared refuses paths that leave the release") {
   test_support::TempDir dir;
   const fs::path root = ready_root(dir);
   make_release(root, k_first);
-  for (const std::string& bad : {"../escape", "/etc/passwd", "config/../../x", "", "./"}) {
+  for (const char* bad : {"../escape", "/etc/passwd", "config/../../x", "", "./"}) {
     auto refused = layout::link_shared(root, k_first, {bad});
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.error().kind == core::ErrorKind::invalid_input);
