@@ -97,4 +97,25 @@ std::string format_rfc3339(SystemTime time) {
   return buffer;
 }
 
+std::string format_rfc3339_millis(SystemTime time) {
+  std::string text = format_rfc3339(time);
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count() % 1000;
+  char fraction[8];
+  std::snprintf(fraction, sizeof fraction, ".%03lld", static_cast<long long>(millis < 0 ? 0 : millis));
+  text.insert(text.size() - 1, fraction);
+  return text;
+}
+
+std::optional<SystemTime> parse_time_millis(std::string_view text) {
+  auto time = parse_time(text); // whole seconds
+  if (!time) return std::nullopt;
+  const auto dot = text.find('.');
+  if (dot == std::string_view::npos) return time;
+  long long millis = 0;
+  for (std::size_t i = dot + 1, digits = 0; digits < 3; ++i, ++digits)
+    millis = millis * 10 + (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) ? text[i] - '0' : 0);
+  return *time + std::chrono::milliseconds(millis);
+}
+
 } // namespace core

@@ -33,25 +33,8 @@ fs::path lock_file(const fs::path& dir) { return dir / "lock"; }
 
 // A lease lasts milliseconds in tests and seconds in real life, so its
 // times keep milliseconds ("2026-11-21T21:50:00.250Z"); still RFC 3339.
-std::string format_millis(core::SystemTime time) {
-  std::string text = core::format_rfc3339(time);
-  const auto millis = std::chrono::duration_cast<milliseconds>(time.time_since_epoch()).count() % 1000;
-  char fraction[8];
-  std::snprintf(fraction, sizeof fraction, ".%03lld", static_cast<long long>(millis < 0 ? 0 : millis));
-  text.insert(text.size() - 1, fraction);
-  return text;
-}
-
-std::optional<core::SystemTime> parse_millis(const std::string& text) {
-  auto time = core::parse_time(text); // whole seconds
-  if (!time) return std::nullopt;
-  const auto dot = text.find('.');
-  if (dot == std::string::npos) return time;
-  long long millis = 0;
-  for (std::size_t i = dot + 1, digits = 0; digits < 3; ++i, ++digits)
-    millis = millis * 10 + (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) ? text[i] - '0' : 0);
-  return *time + milliseconds(millis);
-}
+std::string format_millis(core::SystemTime time) { return core::format_rfc3339_millis(time); }
+std::optional<core::SystemTime> parse_millis(const std::string& text) { return core::parse_time_millis(text); }
 
 std::string this_host() {
   char name[256] = {};

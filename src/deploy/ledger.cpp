@@ -84,7 +84,7 @@ json LedgerEntry::to_json() const {
   for (const auto& field : k_string_fields) out[field.name] = this->*field.member;
   for (const auto& field : k_time_fields) {
     const core::SystemTime time = this->*field.member;
-    if (time.time_since_epoch().count() != 0) out[field.name] = core::format_rfc3339(time);
+    if (time.time_since_epoch().count() != 0) out[field.name] = core::format_rfc3339_millis(time);
   }
   return out;
 }
@@ -98,7 +98,7 @@ LedgerEntry LedgerEntry::from_json(const json& line) {
       entry.*field.member = line[field.name].get<std::string>();
   for (const auto& field : k_time_fields)
     if (line.contains(field.name) && line[field.name].is_string())
-      if (auto time = core::parse_time(line[field.name].get<std::string>())) entry.*field.member = *time;
+      if (auto time = core::parse_time_millis(line[field.name].get<std::string>())) entry.*field.member = *time;
   for (const auto& [key, value] : line.items())
     if (!is_known_field(key)) entry.extra[key] = value;
   return entry;

@@ -71,8 +71,22 @@ TEST_CASE("ledger: entries read back in order with their fields and RFC 3339 tim
   CHECK(second.extra.empty());
 
   const std::string text = contents(ledger.file());
-  CHECK(text.find("\"started_at\":\"2026-11-21T21:50:00Z\"") != std::string::npos);
+  // Milliseconds, so entries of one second keep their order across targets.
+  CHECK(text.find("\"started_at\":\"2026-11-21T21:50:00.000Z\"") != std::string::npos);
   CHECK(text.back() == '\n');
+}
+
+TEST_CASE("ledger: times keep their milliseconds through a write and a read") {
+  test_support::TempDir dir;
+  const deploy::Ledger ledger(dir.path() / "ledger.jsonl");
+  deploy::LedgerEntry entry;
+  entry.id = "run";
+  entry.finished_at = *core::parse_time("2026-11-21T21:50:00Z") + std::chrono::milliseconds(250);
+  REQUIRE(ledger.append(entry));
+  auto read = ledger.read();
+  REQUIRE(read);
+  REQUIRE(read->entries.size() == 1);
+  CHECK(read->entries[0].finished_at == entry.finished_at);
 }
 
 TEST_CASE("ledger: a missing file is an empty ledger; a new file is private") {
