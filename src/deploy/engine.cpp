@@ -408,6 +408,7 @@ public:
   std::map<std::string, std::string> m_config_sha; // per service
   nlohmann::json m_backups = nlohmann::json::array();
   const ResolvedPlan* m_old_plan = nullptr; // health checks of the old version
+  std::string m_completed_rollback; // version an interrupted rollback was completed to (reconcile)
 
   const EngineContext& m_context;
   Environment& m_env;
@@ -1004,6 +1005,9 @@ core::Status reconcile(Run& run, const EngineContext& context, const TargetOptio
   const auto touched = touched_services(run);
   ActionRunner runner(run, [](const ServiceSpec&, std::string&) { return core::ok_status(); });
   run.m_restore_from = begin.data.value("release", "");
+  const Mode saved_mode = run.m_mode;
+  const std::string saved_version = run.m_version;
+  run.m_mode = Mode::reconcile;
   run.m_version = target_version;
   const auto failures = run_backward(run, runner, rollback_actions(*plan, touched), *plan, "reconcile");
   finish_result(run, runner);
@@ -1028,6 +1032,26 @@ core::Status reconcile(Run& run, const EngineContext& context, const TargetOptio
   entry.finished_at = std::chrono::system_clock::now();
   std::vector<std::string> errors;
   append_ledgers(run, entry, errors);
+  if (mode == "rollback" && failures.empty()) {
+    // The rollback that was cut short, recorded as it would have recorded
+    // itself: the version returned to is live, the one left is bad.
+    LedgerEntry rollback = entry;
+    rollback.event = "rollback";
+    rollback.outcome = "succeeded";
+    rollback.reason = "completed after run " + old_run + " was interrupted";
+    append_ledgers(run, rollback, errors);
+    LedgerEntry mark = base_entry(context, run.run_id(), options.environment);
+    mark.event = "mark-bad";
+    mark.outcome = "recorded";
+    mark.version = begin.data.value("version", "");
+    mark.release = begin.data.value("release", "");
+    mark.reason = "rolled back (run " + old_run + ", completed after an interruption)";
+    mark.finished_at = std::chrono::system_clock::now();
+    if (!mark.version.empty()) append_ledgers(run, mark, errors);
+    run.m_completed_rollback = target_version;
+  }
+  run.m_mode = saved_mode;
+  run.m_version = saved_version;
   for (auto& unit : run.env().units) {
     unit.switched = false;
     unit.stopped = false;
@@ -1312,6 +1336,9 @@ core::Result<core::StepResult> run_deploy(const DeployRequest& request, const En
     const bool interrupted = core::interrupted() || outcome.reason.rfind("interrupted", 0) == 0;
     core::clear_interrupt();
     run.progress("deploy failed: " + outcome.reason + "; rolling back");
+    // The rollback's commands see the version they are returning to.
+    run.m_mode = Mode::rollback;
+    run.m_version = run.m_old_version;
     const auto touched = touched_services(run);
     const auto failures = run_backward(run, runner, rollback_actions(*old_plan, touched), *old_plan, "rollback");
     finish_result(run, runner);
@@ -1395,6 +1422,19 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
   std::vector<std::string> reconciled;
   if (auto why = prepare_targets(run, context, options, reconciled)) return blocked(run, *why);
   result.details["reconciled"] = reconciled;
+  if (!run.m_completed_rollback.empty()) {
+    // An interrupted rollback was just completed: that was the rollback asked for.
+    run.unlock();
+    result.verdict = core::Verdict::pass;
+    result.exit_code = core::ExitCode::success;
+    result.headline = "PASS: an interrupted rollback was completed: " + options.environment + " is back on " +
+                      run.m_completed_rollback + " and verified";
+    result.details["outcome"] = "succeeded";
+    result.details["version"] = run.m_completed_rollback;
+    result.details["marked_bad"] = true;
+    result.outputs = {{"verdict", "pass"}, {"outcome", "succeeded"}, {"version", run.m_completed_rollback}};
+    return result;
+  }
 
   std::vector<std::string> warnings;
   auto histories = read_all_histories(*env.plan, options.vars, context, warnings);
@@ -1500,7 +1540,8 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
   result.details["release"] = target->release;
   result.details["previous_version"] = live->version;
   result.details["previous_release"] = live->release;
-  result.details["marked_bad"] = live->version;
+  result.details["marked_bad"] = true;
+  result.details["bad_version"] = live->version;
   result.details["elapsed_seconds"] = elapsed;
   result.details["outcome"] = entry.outcome;
   if (ok) {

@@ -1,0 +1,4 @@
+set -euo pipefail
+source "$REPO/tests/fixtures/deploy/e2e/lib.sh"
+"$MAKE_ARTIFACTS" "$ART" 1.0 1.1
+deploy_web 0 test 1.0

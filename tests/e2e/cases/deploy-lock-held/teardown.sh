@@ -1,0 +1,2 @@
+source "$REPO/tests/fixtures/deploy/e2e/lib.sh"
+stop_holder
