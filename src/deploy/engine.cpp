@@ -677,6 +677,11 @@ private:
   core::Status command(const Action& action, bool rolling_back, std::string& log) {
     for (Unit* unit : units_of(m_run.env(), action.service)) {
       const std::string kind(to_string(action.kind));
+      if (rolling_back && !unit->back_to && action.kind != Action::Kind::stop) {
+        // A first deploy has nothing older to start: the failed release stays stopped.
+        log += unit->driver->describe() + ": first deploy, no earlier release to " + kind + "; left stopped\n";
+        continue;
+      }
       m_run.journal(*unit, kind, "begin");
       if (action.kind == Action::Kind::stop) unit->stopped = true;
       auto done = m_run.run_command(*action.command, *unit, target_release(*unit, rolling_back), rolling_back, log);
@@ -1277,6 +1282,8 @@ core::Result<core::StepResult> run_deploy(const DeployRequest& request, const En
     }
     std::error_code ignored;
     fs::remove(artifact->path(), ignored);
+    for (const char* suffix : {".sha256", ".sig"})
+      fs::remove(incoming / (release + "-" + service.name + suffix), ignored);
     return core::ok_status();
   });
   const auto started = SteadyClock::now();
