@@ -157,7 +157,7 @@ int run_step(steps::Step& step, const CommonOptions& common, const Process& proc
   const ci::CiContext context = ci::read_context(process.env, process.terminal, common.overrides);
   io::Output output(io::Redactor::from_environment(process.env, common.secret_env), process.out, process.err);
   const core::SystemTime started = std::chrono::system_clock::now();
-  auto result = step.run({context, process.env, output, started});
+  auto result = step.run({context, process.env, output, started, common.publish.quiet});
   if (!result) return report_error(result.error(), output);
   result->started_at = started;
   result->finished_at = std::chrono::system_clock::now();

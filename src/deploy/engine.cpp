@@ -288,7 +288,9 @@ public:
   const std::string& run_id() const { return m_run_id; }
   Environment& env() { return m_env; }
 
-  void progress(const std::string& text) { m_context.output.err("shipgate: " + text + "\n"); }
+  void progress(const std::string& text) {
+    if (!m_context.quiet) m_context.output.err("shipgate: " + text + "\n");
+  }
 
   core::Check& add_check(std::string id, std::string title, CheckStatus status, std::string explanation,
                          double seconds = -1) {
@@ -837,6 +839,16 @@ struct Outcome {
   Action::Kind failed_kind = Action::Kind::prepare;
 };
 
+// The result's entry for one action ("deploy/03-switch-api"), announced
+// on stderr as it starts.
+core::Check& start_action(Run& run, const std::string& prefix, int index, std::size_t total, const Action& action) {
+  char number[16];
+  std::snprintf(number, sizeof number, "%02d", index);
+  run.progress(prefix + " [" + std::to_string(index) + "/" + std::to_string(total) + "] " + action.describe());
+  return run.add_check(prefix + "/" + number + "-" + std::string(to_string(action.kind)) + "-" + action.service,
+                       action.describe(), CheckStatus::pass, "");
+}
+
 // Runs `actions` forward; stops at the first failure or stop reason.
 Outcome run_forward(Run& run, ActionRunner& runner, const std::vector<Action>& actions, const ResolvedPlan& plan,
                     const std::string& prefix) {
@@ -849,13 +861,7 @@ Outcome run_forward(Run& run, ActionRunner& runner, const std::vector<Action>& a
       outcome = {true, stop, ErrorKind::runtime, false, action.kind};
       break;
     }
-    char number[16];
-    std::snprintf(number, sizeof number, "%02d", index);
-    core::Check& check = run.add_check(prefix + "/" + number + "-" + std::string(to_string(action.kind)) + "-" +
-                                           action.service,
-                                       action.describe(), CheckStatus::pass, "");
-    run.progress(prefix + " [" + std::to_string(index) + "/" + std::to_string(actions.size()) + "] " +
-                 action.describe());
+    core::Check& check = start_action(run, prefix, index, actions.size(), action);
     auto done = runner.perform(action, false, plan, check);
     if (done && !run.journal_error().empty())
       done = core::make_error(ErrorKind::runtime, "cannot write the journal: " + run.journal_error());
@@ -880,13 +886,7 @@ std::vector<std::string> run_backward(Run& run, ActionRunner& runner, const std:
   int index = 0;
   for (const auto& action : actions) {
     ++index;
-    char number[16];
-    std::snprintf(number, sizeof number, "%02d", index);
-    core::Check& check = run.add_check(prefix + "/" + number + "-" + std::string(to_string(action.kind)) + "-" +
-                                           action.service,
-                                       action.describe(), CheckStatus::pass, "");
-    run.progress(prefix + " [" + std::to_string(index) + "/" + std::to_string(actions.size()) + "] " +
-                 action.describe());
+    core::Check& check = start_action(run, prefix, index, actions.size(), action);
     auto done = runner.perform(action, true, plan, check);
     if (!done) failures.push_back(done.error().describe());
   }
@@ -1550,6 +1550,10 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
   result.details["marked_bad"] = true;
   result.details["bad_version"] = live->version;
   result.details["elapsed_seconds"] = elapsed;
+  double switch_seconds = 0;
+  for (const auto& check : result.checks)
+    if (check.id.find("-switch-") != std::string::npos && check.seconds > 0) switch_seconds += check.seconds;
+  result.details["switch_seconds"] = switch_seconds;
   result.details["outcome"] = entry.outcome;
   if (ok) {
     result.verdict = core::Verdict::pass;

@@ -21,6 +21,7 @@ struct EngineContext {
   const ci::Environment& env;
   io::Output& output;
   core::SystemTime now;
+  bool quiet = false; // no progress lines on stderr
 };
 
 // Options shared by the commands that change a target.

@@ -43,7 +43,7 @@ public:
         return core::make_error(ErrorKind::usage, "--deadline expects a duration such as 90s or 10m, got '" + m_deadline + "'");
       request.deadline = *deadline;
     }
-    return deploy::run_deploy(request, {context.ci, context.env, context.output, context.now});
+    return deploy::run_deploy(request, {context.ci, context.env, context.output, context.now, context.quiet});
   }
 
 private:
@@ -70,7 +70,7 @@ public:
     request.target = *target;
     if (!m_to.empty()) request.to = m_to;
     request.reason = m_reason;
-    return deploy::run_rollback(request, {context.ci, context.env, context.output, context.now});
+    return deploy::run_rollback(request, {context.ci, context.env, context.output, context.now, context.quiet});
   }
 
 private:

@@ -15,18 +15,6 @@ core::Error usage(std::string message) {
   return core::make_error(ErrorKind::usage, std::move(message));
 }
 
-// --var NAME=VALUE, as for deploy-stage: wins over the plan's values.
-core::Result<deploy::Variables> read_vars(const std::vector<std::string>& items, io::Output& output) {
-  deploy::Variables vars;
-  for (const auto& item : items) {
-    const auto equals = item.find('=');
-    if (equals == std::string::npos || equals == 0) return usage("--var expects NAME=VALUE, got '" + item + "'");
-    const std::string name = item.substr(0, equals);
-    vars[name] = item.substr(equals + 1);
-    if (io::is_secret_name(name)) output.add_secret(vars[name]);
-  }
-  return vars;
-}
 
 std::string plural(std::size_t count, const std::string& word) {
   return std::to_string(count) + " " + word + (count == 1 ? "" : "s");
@@ -113,7 +101,7 @@ core::Result<core::StepResult> PlanValidateStep::run(const RunContext& context) 
   if (!plan) return plan.error();
   const deploy::Variables extra(context.env.all().begin(), context.env.all().end());
   mask_secrets(*plan, extra, context.output);
-  auto vars = read_vars(m_vars, context.output);
+  auto vars = parse_var_flags(m_vars, context.output);
   if (!vars) return vars.error();
   auto valid = deploy::validate_environments(*plan, extra, *vars);
   if (!valid) return valid.error();
@@ -174,7 +162,7 @@ core::Result<core::StepResult> PlanShowStep::run(const RunContext& context) {
   mask_secrets(*plan, extra, context.output);
   deploy::Variables run_values = deploy::symbolic_run_values();
   if (!m_version.empty()) run_values["VERSION"] = m_version;
-  auto vars = read_vars(m_vars, context.output);
+  auto vars = parse_var_flags(m_vars, context.output);
   if (!vars) return vars.error();
   for (const auto& [name, value] : *vars) run_values[name] = value;
   auto resolved = deploy::resolve_plan(*plan, m_env, extra, run_values);

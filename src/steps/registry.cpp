@@ -1,5 +1,7 @@
 #include "steps/registry.hpp"
 
+#include "io/redactor.hpp"
+
 #include "steps/deploy_stage.hpp"
 #include "steps/gate_on_test_report.hpp"
 #include "steps/plan_commands.hpp"
@@ -20,6 +22,20 @@ std::vector<std::unique_ptr<Step>> make_steps() {
   all.push_back(make_release_unblock());
   all.push_back(make_lock_release());
   return all;
+}
+
+core::Result<std::map<std::string, std::string>> parse_var_flags(const std::vector<std::string>& items,
+                                                                 io::Output& output) {
+  std::map<std::string, std::string> vars;
+  for (const auto& item : items) {
+    const auto equals = item.find('=');
+    if (equals == std::string::npos || equals == 0)
+      return core::make_error(core::ErrorKind::usage, "--var expects NAME=VALUE, got '" + item + "'");
+    const std::string name = item.substr(0, equals);
+    vars[name] = item.substr(equals + 1);
+    if (io::is_secret_name(name)) output.add_secret(vars[name]);
+  }
+  return vars;
 }
 
 } // namespace steps

@@ -3,6 +3,7 @@
 // through an OptionSink (the CLI layer maps them onto its parser) and runs
 // from a filled options struct. Adding a step = one file + one line in
 // registry.cpp.
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,7 @@ struct RunContext {
   const ci::Environment& env; // for ${VAR} interpolation; read-only
   io::Output& output;
   core::SystemTime now;
+  bool quiet = false; // --quiet: no progress lines either
 };
 
 class Step {
@@ -46,5 +48,10 @@ public:
 };
 
 std::vector<std::unique_ptr<Step>> make_steps();
+
+// The values of repeatable --var NAME=VALUE flags; a secret-named one
+// (docs/security.md) is masked in all output from then on.
+core::Result<std::map<std::string, std::string>> parse_var_flags(const std::vector<std::string>& items,
+                                                                 io::Output& output);
 
 } // namespace steps

@@ -22,14 +22,9 @@ core::Result<deploy::TargetOptions> TargetFlags::read(const RunContext& context)
   deploy::TargetOptions options;
   options.plan_file = m_plan;
   options.environment = m_env;
-  for (const auto& item : m_vars) {
-    const auto equals = item.find('=');
-    if (equals == std::string::npos || equals == 0)
-      return core::make_error(ErrorKind::usage, "--var expects NAME=VALUE, got '" + item + "'");
-    const std::string name = item.substr(0, equals);
-    options.vars[name] = item.substr(equals + 1);
-    if (io::is_secret_name(name)) context.output.add_secret(options.vars[name]);
-  }
+  auto vars = parse_var_flags(m_vars, context.output);
+  if (!vars) return vars.error();
+  options.vars = *vars;
   auto duration = [](const std::string& flag, const std::string& text) -> core::Result<std::chrono::milliseconds> {
     const auto parsed = smoke::parse_duration(text);
     if (!parsed) return core::make_error(ErrorKind::usage, flag + " expects a duration such as 30s or 10m, got '" + text + "'");
@@ -52,7 +47,7 @@ core::Result<deploy::TargetOptions> TargetFlags::read(const RunContext& context)
 namespace {
 
 deploy::EngineContext engine(const RunContext& context) {
-  return {context.ci, context.env, context.output, context.now};
+  return {context.ci, context.env, context.output, context.now, context.quiet};
 }
 
 class StatusStep final : public Step {
@@ -106,14 +101,9 @@ public:
     sink.values("--var", m_vars, "Value for ${NAME} in the plan, NAME=VALUE; repeatable");
   }
   core::Result<core::StepResult> run(const RunContext& context) override {
-    deploy::Variables vars;
-    for (const auto& item : m_vars) {
-      const auto equals = item.find('=');
-      if (equals == std::string::npos || equals == 0)
-        return core::make_error(ErrorKind::usage, "--var expects NAME=VALUE, got '" + item + "'");
-      vars[item.substr(0, equals)] = item.substr(equals + 1);
-    }
-    return deploy::unblock_release(m_plan, m_version, m_reason, vars, engine(context));
+    auto vars = parse_var_flags(m_vars, context.output);
+    if (!vars) return vars.error();
+    return deploy::unblock_release(m_plan, m_version, m_reason, *vars, engine(context));
   }
 
 private:

@@ -59,14 +59,9 @@ void SmokeStep::register_options(OptionSink& sink) {
 
 core::Result<smoke::Variables> SmokeStep::variables(const RunContext& context) const {
   smoke::Variables variables(context.env.all().begin(), context.env.all().end());
-  for (const auto& item : m_options.vars) {
-    const auto equals = item.find('=');
-    if (equals == std::string::npos || equals == 0)
-      return core::make_error(ErrorKind::usage, "--var expects NAME=VALUE, got '" + item + "'");
-    const std::string name = item.substr(0, equals);
-    variables[name] = item.substr(equals + 1);
-    if (io::is_secret_name(name)) context.output.add_secret(variables[name]);
-  }
+  auto flags = parse_var_flags(m_options.vars, context.output);
+  if (!flags) return flags.error();
+  for (const auto& [name, value] : *flags) variables[name] = value;
   return variables;
 }
 
