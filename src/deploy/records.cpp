@@ -1,0 +1,269 @@
+// The commands that read or repair the record: status, history,
+// release unblock, lock release (docs/deploy.md).
+#include <algorithm>
+#include <filesystem>
+
+#include "core/time.hpp"
+#include "deploy/engine.hpp"
+#include "deploy/layout.hpp"
+#include "deploy/run.hpp"
+
+namespace deploy {
+
+namespace fs = std::filesystem;
+using core::ErrorKind;
+
+// ---------------------------------------------------------------- status, history
+
+namespace {
+
+std::string time_text(core::SystemTime time) {
+  return time == core::SystemTime{} ? std::string("?") : core::format_rfc3339(time);
+}
+
+std::string describe_entry(const LedgerEntry& entry) {
+  std::string text = entry.version + " (release " + entry.release + ", " + time_text(entry.finished_at);
+  if (!entry.user.empty()) text += ", by " + entry.user;
+  if (!entry.pipeline_url.empty()) text += ", " + entry.pipeline_url;
+  return text + ")";
+}
+
+core::Result<Environment> open_for_reading(const TargetOptions& options, const EngineContext& context) {
+  return open_environment(options.plan_file, options.environment, options.vars,
+                          placeholder_run_values(options.environment, "0.0.0"), context);
+}
+
+core::StepResult document(const std::string& step, const std::string& headline) {
+  core::StepResult result;
+  result.step = step;
+  result.verdict = core::Verdict::pass;
+  result.exit_code = core::ExitCode::success;
+  result.headline = headline;
+  return result;
+}
+
+std::string md_cell(std::string text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|') out += "\\|";
+    else if (c == '\n') out += ' ';
+    else out += c;
+  }
+  return out;
+}
+
+} // namespace
+
+core::Result<core::StepResult> show_status(const TargetOptions& options, const EngineContext& context) {
+  auto opened = open_for_reading(options, context);
+  if (!opened) return opened.error();
+  Environment& env = *opened;
+  std::vector<std::string> warnings;
+  auto histories = read_all_histories(*env.plan, options.vars, context, warnings);
+  const History& history = histories[options.environment];
+  std::vector<const History*> all;
+  for (const auto& [name, item] : histories) all.push_back(&item);
+  const auto bad = bad_versions(all);
+  const auto lives = history.live_entries();
+  const LedgerEntry* live = lives.empty() ? nullptr : lives.front();
+  const LedgerEntry* before = nullptr;
+  for (const LedgerEntry* entry : lives)
+    if (live && entry->release != live->release) {
+      before = entry;
+      break;
+    }
+  const LedgerEntry* target = history.rollback_target(
+      bad, [&](const std::string& release) {
+        for (auto& unit : env.units)
+          if (!unit.driver->check_intact(release)) return false;
+        return true;
+      },
+      std::nullopt);
+
+  core::StepResult result = document("status", options.environment + ": " + (live ? live->version + " is live" : "nothing recorded as live"));
+  nlohmann::json details;
+  details["environment"] = options.environment;
+  details["live"] = live ? live->to_json() : nlohmann::json();
+  details["previous"] = before ? before->to_json() : nlohmann::json();
+  details["rollback_target"] = target ? target->to_json() : nlohmann::json();
+  details["bad_versions"] = bad;
+  std::string text = "environment " + options.environment + " (plan " + options.plan_file + ")\n";
+  text += "  live:            " + (live ? describe_entry(*live) : std::string("nothing recorded")) + "\n";
+  text += "  live before:     " + (before ? describe_entry(*before) : std::string("-")) + "\n";
+  text += "  rollback target: " + (target ? target->version + " (release " + target->release + ")" : std::string("none")) + "\n";
+  text += "  marked bad:      " + (bad.empty() ? std::string("none") : version_list(bad)) + "\n";
+  std::string markdown = "## " + md_cell(options.environment) + ": " + (live ? md_cell(live->version) + " is live" : "nothing live") + "\n\n";
+  markdown += "| | |\n|---|---|\n| Live | " + (live ? md_cell(describe_entry(*live)) : "-") + " |\n| Live before | " +
+              (before ? md_cell(describe_entry(*before)) : "-") + " |\n| Rollback target | " +
+              (target ? md_cell(target->version + " (" + target->release + ")") : "-") + " |\n| Marked bad | " +
+              md_cell(bad.empty() ? "-" : version_list(bad)) + " |\n\n";
+  markdown += "| Target | Current | Releases | Lock | Journal |\n|---|---|---|---|---|\n";
+  text += "  targets:\n";
+  nlohmann::json targets = nlohmann::json::array();
+  for (auto& unit : env.units) {
+    nlohmann::json item;
+    item["target"] = unit.driver->describe();
+    std::string current = "-", releases = "0", lock = "free", journal = "none";
+    std::error_code ignored;
+    if (unit.driver->state_dir().empty() || !fs::exists(unit.driver->state_dir(), ignored)) {
+      current = "not deployed";
+    } else {
+      auto status = unit.driver->status();
+      if (status) {
+        current = status->current.value_or("-");
+        releases = std::to_string(status->releases.size());
+        item["current"] = status->current ? nlohmann::json(*status->current) : nlohmann::json();
+        item["releases"] = status->releases;
+        if (live && status->current && *status->current != live->release)
+          warnings.push_back(unit.driver->describe() + ": `current` is " + *status->current +
+                             " but the ledger records " + live->release + " as live");
+      } else {
+        current = "error: " + status.error().message;
+      }
+      auto lease = Lease::read(unit.driver->state_dir());
+      if (!lease) lock = "unreadable: " + lease.error().message;
+      else if (*lease) {
+        lock = "held by " + (*lease)->owner.describe() + " until " + time_text((*lease)->expires_at);
+        item["lock"] = (*lease)->to_json();
+      }
+      if (unit.journal->exists()) {
+        journal = "an interrupted run left a journal; the next deploy-stage or rollback reconciles it";
+        item["journal_pending"] = true;
+      }
+    }
+    text += "    " + unit.driver->describe() + ": current " + current + ", " + releases + " releases, lock " + lock +
+            (journal == "none" ? "" : "; " + journal) + "\n";
+    markdown += "| " + md_cell(unit.driver->describe()) + " | " + md_cell(current) + " | " + releases + " | " +
+                md_cell(lock) + " | " + md_cell(journal) + " |\n";
+    targets.push_back(item);
+  }
+  details["targets"] = targets;
+  result.details = details;
+  result.text_view = text;
+  result.markdown_view = markdown;
+  result.warnings = warnings;
+  result.outputs = {{"live_version", live ? live->version : ""}};
+  return result;
+}
+
+core::Result<core::StepResult> show_history(const TargetOptions& options, int limit, const EngineContext& context) {
+  auto opened = open_for_reading(options, context);
+  if (!opened) return opened.error();
+  const History history = read_history(opened->units);
+  core::StepResult result = document("history", options.environment + ": " + std::to_string(history.entries.size()) + " ledger entries");
+  nlohmann::json entries = nlohmann::json::array();
+  std::string text = "ledger of " + options.environment + " (newest first):\n";
+  std::string markdown = "## Ledger of " + md_cell(options.environment) +
+                         "\n\n| Finished | Event | Outcome | Version | Release | Previous | By | Reason |\n|---|---|---|---|---|---|---|---|\n";
+  int shown = 0;
+  for (auto it = history.entries.rbegin(); it != history.entries.rend() && shown < limit; ++it, ++shown) {
+    const LedgerEntry& entry = *it;
+    entries.push_back(entry.to_json());
+    text += "  " + time_text(entry.finished_at) + "  " + entry.event + " " + entry.outcome + "  " + entry.version +
+            (entry.release.empty() ? "" : " (" + entry.release + ")") +
+            (entry.previous_version.empty() ? "" : " from " + entry.previous_version) +
+            (entry.user.empty() ? "" : " by " + entry.user) + (entry.reason.empty() ? "" : ": " + entry.reason) + "\n";
+    markdown += "| " + time_text(entry.finished_at) + " | " + md_cell(entry.event) + " | " + md_cell(entry.outcome) +
+                " | " + md_cell(entry.version) + " | " + md_cell(entry.release) + " | " +
+                md_cell(entry.previous_version) + " | " + md_cell(entry.user) + " | " + md_cell(entry.reason) + " |\n";
+  }
+  if (history.entries.empty()) text += "  (empty: nothing was deployed to " + options.environment + " yet)\n";
+  result.details["environment"] = options.environment;
+  result.details["entries"] = entries;
+  result.text_view = text;
+  result.markdown_view = markdown;
+  result.warnings = history.warnings;
+  return result;
+}
+
+core::Result<core::StepResult> unblock_release(const std::string& plan_file, const std::string& version,
+                                               const std::string& reason, const Variables& vars,
+                                               const EngineContext& context) {
+  if (reason.empty()) return core::make_error(ErrorKind::usage, "--reason TEXT is required: say why the version is fit again");
+  auto plan = load_plan(plan_file);
+  if (!plan) return plan.error();
+  std::vector<std::string> warnings;
+  auto histories = read_all_histories(*plan, vars, context, warnings);
+  std::vector<const History*> all;
+  for (const auto& [name, item] : histories) all.push_back(&item);
+  if (!bad_versions(all).count(version)) {
+    core::StepResult result = document("release unblock", version + " is not marked bad; nothing to unblock");
+    result.warnings = warnings;
+    return result;
+  }
+  std::vector<std::string> environments, errors;
+  const std::string run_id = make_run_id(context.now);
+  for (const auto& environment : plan->environments) {
+    const History& history = histories[environment.name];
+    const bool marked = std::any_of(history.entries.begin(), history.entries.end(), [&](const LedgerEntry& entry) {
+      return entry.event == "mark-bad" && entry.version == version;
+    });
+    if (!marked) continue;
+    Variables run_values = placeholder_run_values(environment.name, version);
+    for (const auto& [key, value] : vars) run_values[key] = value;
+    auto resolved = resolve_plan(*plan, environment.name, base_variables(context), run_values);
+    if (!resolved) return resolved.error();
+    auto units = make_units(*resolved, context);
+    if (!units) return units.error();
+    LedgerEntry entry = base_entry(context, run_id, environment.name);
+    entry.event = "unblock";
+    entry.outcome = "recorded";
+    entry.version = version;
+    entry.reason = reason;
+    entry.finished_at = std::chrono::system_clock::now();
+    for (auto& unit : *units)
+      if (auto appended = unit.ledger->append(redacted(entry, context.output)); !appended)
+        errors.push_back(appended.error().describe());
+    environments.push_back(environment.name);
+  }
+  if (!errors.empty()) return core::make_error(ErrorKind::runtime, "cannot record the unblock: " + errors.front());
+  std::string list;
+  for (const auto& name : environments) list += (list.empty() ? "" : ", ") + name;
+  core::StepResult result = document("release unblock", version + " is unblocked (recorded in the ledger of " + list + ")");
+  result.details["version"] = version;
+  result.details["environments"] = environments;
+  result.details["reason"] = reason;
+  result.warnings = warnings;
+  return result;
+}
+
+core::Result<core::StepResult> force_release_lock(const TargetOptions& options, const std::string& reason,
+                                                  const EngineContext& context) {
+  if (reason.empty())
+    return core::make_error(ErrorKind::usage, "--reason TEXT is required: the forced release is recorded in the ledger");
+  auto opened = open_for_reading(options, context);
+  if (!opened) return opened.error();
+  std::vector<std::string> released, errors;
+  const std::string run_id = make_run_id(context.now);
+  for (auto& unit : opened->units) {
+    std::error_code ignored;
+    if (!fs::exists(unit.driver->state_dir(), ignored)) continue;
+    auto removed = Lease::force_release(unit.driver->state_dir());
+    if (!removed) {
+      errors.push_back(removed.error().describe());
+      continue;
+    }
+    if (!*removed) continue;
+    LedgerEntry entry = base_entry(context, run_id, options.environment);
+    entry.event = "lock-force-release";
+    entry.outcome = "recorded";
+    entry.reason = reason + " (the lock was held by " + (*removed)->owner.describe() + ")";
+    entry.extra["removed_lease"] = (*removed)->to_json();
+    entry.finished_at = std::chrono::system_clock::now();
+    if (auto appended = unit.ledger->append(redacted(entry, context.output)); !appended)
+      errors.push_back(appended.error().describe());
+    released.push_back(unit.driver->describe() + ": was held by " + (*removed)->owner.describe());
+  }
+  if (!errors.empty()) return core::make_error(ErrorKind::runtime, errors.front());
+  core::StepResult result = document("lock release", released.empty()
+                                                          ? "no lock was held in " + options.environment
+                                                          : "released " + std::to_string(released.size()) +
+                                                                " lock(s) in " + options.environment + "; recorded in the ledger");
+  result.summary_lines = released;
+  result.details["released"] = released;
+  result.details["reason"] = reason;
+  return result;
+}
+
+} // namespace deploy
+

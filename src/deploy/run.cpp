@@ -1,0 +1,343 @@
+#include "deploy/run.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include "core/interrupt.hpp"
+#include "core/text.hpp"
+#include "core/time.hpp"
+#include "deploy/layout.hpp"
+#include "deploy/plan_validate.hpp"
+#include "io/process.hpp"
+#include "io/redactor.hpp"
+
+namespace deploy {
+namespace {
+
+namespace fs = std::filesystem;
+using core::ErrorKind;
+
+std::vector<std::string> plugin_search_path(const EngineContext& context) {
+  std::vector<std::string> out;
+  const std::string value = context.env.get_or("SHIPGATE_PLUGIN_PATH");
+  std::size_t start = 0;
+  while (start <= value.size() && !value.empty()) {
+    const auto colon = value.find(':', start);
+    const std::string item = value.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    if (!item.empty()) out.push_back(item);
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  return out;
+}
+
+} // namespace
+
+namespace fs = std::filesystem;
+using core::ErrorKind;
+
+std::string quote(const std::string& text) { return "'" + text + "'"; }
+
+std::string sha256_text(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 15];
+  }
+  return out;
+}
+
+double seconds_since(SteadyClock::time_point start) {
+  return std::chrono::duration<double>(SteadyClock::now() - start).count();
+}
+
+std::string format_seconds(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f s", seconds);
+  return text;
+}
+
+// The version part of a release id "<stamp>-<version>[-N]" when the ledger
+// does not say.
+std::string version_of_release(const std::string& release) {
+  const auto dash = release.find('-');
+  return dash == std::string::npos ? release : release.substr(dash + 1);
+}
+
+Variables base_variables(const EngineContext& context) {
+  return Variables(context.env.all().begin(), context.env.all().end());
+}
+
+
+core::Result<std::vector<Unit>> make_units(const ResolvedPlan& resolved, const EngineContext& context) {
+  std::vector<Unit> units;
+  std::set<std::string> state_dirs;
+  const fs::path plan_dir = fs::absolute(resolved.plan->file).parent_path();
+  for (const auto& service : resolved.services) {
+    auto add = [&](std::unique_ptr<Driver> driver) -> core::Status {
+      const std::string dir = driver->state_dir().lexically_normal().string();
+      if (!state_dirs.insert(dir).second)
+        return core::make_error(ErrorKind::invalid_input,
+                                "two targets share " + dir + " (service " + service.name +
+                                    "): give each service and root its own folder",
+                                service.target.location);
+      Unit unit;
+      unit.service = service.name;
+      unit.journal = std::make_unique<Journal>(driver->state_dir() / "journal.jsonl");
+      unit.ledger = std::make_unique<Ledger>(driver->state_dir() / "ledger.jsonl");
+      unit.driver = std::move(driver);
+      units.push_back(std::move(unit));
+      return core::ok_status();
+    };
+    if (service.target.kind == TargetSpec::Kind::local) {
+      for (const auto& root : service.target.roots)
+        if (auto added = add(make_local_driver(root)); !added) return added.error();
+    } else {
+      PluginOptions options;
+      options.plugin = service.target.plugin;
+      options.plan_dir = plan_dir;
+      options.search_path = plugin_search_path(context);
+      options.settings = service.target.settings;
+      options.state_dir = fs::absolute(plan_dir / service.target.state_dir);
+      options.environment = resolved.environment->name;
+      options.service = service.name;
+      auto driver = make_plugin_driver(options);
+      if (!driver) return driver.error();
+      if (auto added = add(std::move(*driver)); !added) return added.error();
+    }
+  }
+  return units;
+}
+
+core::Result<Environment> open_environment(const std::string& plan_file, const std::string& name,
+                                           const Variables& vars, Variables run_values,
+                                           const EngineContext& context) {
+  Environment env;
+  auto plan = load_plan(plan_file);
+  if (!plan) return plan.error();
+  env.plan = std::make_unique<Plan>(std::move(*plan));
+  // Values of secret-named variables written in the plan itself are masked
+  // like those from the environment (a value built from ${...} is masked
+  // through its parts, which come from the environment).
+  auto mask = [&](const Variables& variables) {
+    for (const auto& [key, value] : variables)
+      if (io::is_secret_name(key) && value.find("${") == std::string::npos) context.output.add_secret(value);
+  };
+  mask(env.plan->variables);
+  for (const auto& environment : env.plan->environments) mask(environment.variables);
+  for (const auto& [key, value] : vars) run_values[key] = value;
+  auto resolved = resolve_plan(*env.plan, name, base_variables(context), run_values);
+  if (!resolved) return resolved.error();
+  env.resolved = std::move(*resolved);
+  auto units = make_units(env.resolved, context);
+  if (!units) return units.error();
+  env.units = std::move(*units);
+  return env;
+}
+
+Variables placeholder_run_values(const std::string& environment, const std::string& version) {
+  Variables values = deploy::placeholder_run_values();
+  values["ENV"] = environment;
+  values["VERSION"] = version;
+  return values;
+}
+
+// The run values of docs/plan.md#run-values for a real run.
+Variables real_run_values(const EngineContext& context, const std::string& environment, const std::string& version,
+                          const std::string& previous_version, const std::string& release, const Unit& first) {
+  return {{"ENV", environment},
+          {"VERSION", version},
+          {"PREVIOUS_VERSION", previous_version},
+          {"RELEASE", release},
+          {"RELEASE_DIR", layout::release_dir(first.driver->root(), release).string()},
+          {"BACKUP_DIR", (first.driver->state_dir() / "backups" / release).string()},
+          {"COMMIT", context.ci.commit},
+          {"BRANCH", context.ci.branch}};
+}
+
+// The history of one environment: its targets' ledgers merged.
+History read_history(const std::vector<Unit>& units) {
+  History history;
+  for (const auto& unit : units) {
+    auto read = unit.ledger->read();
+    if (!read) {
+      history.warnings.push_back(read.error().describe());
+      continue;
+    }
+    history.add(read->entries);
+    for (const auto& warning : read->warnings) history.warnings.push_back(warning);
+  }
+  return history;
+}
+
+// Every environment's history, for bad marks and promotion order. An
+// environment whose plan values cannot be resolved here is skipped with a
+// warning.
+std::map<std::string, History> read_all_histories(const Plan& plan, const Variables& vars, const EngineContext& context,
+                                                  std::vector<std::string>& warnings) {
+  std::map<std::string, History> out;
+  for (const auto& environment : plan.environments) {
+    Variables run_values = placeholder_run_values(environment.name, "0.0.0");
+    for (const auto& [key, value] : vars) run_values[key] = value;
+    auto resolved = resolve_plan(plan, environment.name, base_variables(context), run_values);
+    if (!resolved) {
+      warnings.push_back("cannot read the ledger of " + environment.name + ": " + resolved.error().describe());
+      continue;
+    }
+    auto units = make_units(*resolved, context);
+    if (!units) {
+      warnings.push_back("cannot read the ledger of " + environment.name + ": " + units.error().describe());
+      continue;
+    }
+    out[environment.name] = read_history(*units);
+  }
+  return out;
+}
+
+LedgerEntry base_entry(const EngineContext& context, const std::string& run_id, const std::string& environment) {
+  LedgerEntry entry;
+  entry.id = run_id;
+  entry.environment = environment;
+  entry.commit = context.ci.commit;
+  entry.branch = context.ci.branch;
+  entry.user = context.ci.user;
+  entry.provider = std::string(ci::to_string(context.ci.provider));
+  entry.pipeline_url = context.ci.pipeline_url;
+  entry.job_url = context.ci.job_url;
+  entry.started_at = context.now;
+  return entry;
+}
+
+LeaseOwner lease_owner(const EngineContext& context, const std::string& run_id) {
+  LeaseOwner owner;
+  owner.run_id = run_id;
+  owner.provider = std::string(ci::to_string(context.ci.provider));
+  owner.job_url = context.ci.job_url;
+  owner.pipeline_url = context.ci.pipeline_url;
+  owner.user = context.ci.user;
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  owner.host = host;
+  owner.pid = static_cast<long>(::getpid());
+  return owner;
+}
+
+std::string mode_name(Mode mode) {
+  return mode == Mode::deploy ? "deploy" : mode == Mode::rollback ? "rollback" : "reconcile";
+}
+
+
+core::Status Run::lock(Milliseconds wait, Milliseconds ttl) {
+  std::map<std::string, fs::path> dirs;
+  for (const auto& unit : m_env.units) dirs[unit.driver->state_dir().string()] = unit.driver->state_dir();
+  const auto start = SteadyClock::now();
+  for (const auto& [key, dir] : dirs) {
+    auto lease = std::make_unique<Lease>(dir, lease_owner(m_context, m_run_id), ttl);
+    const auto waited = std::chrono::duration_cast<Milliseconds>(SteadyClock::now() - start);
+    auto acquired = lease->acquire(std::max(Milliseconds(0), wait - waited));
+    if (!acquired) return acquired;
+    m_heartbeats.push_back(std::make_unique<Heartbeat>(*lease, ttl));
+    m_leases.push_back(std::move(lease));
+  }
+  return core::ok_status();
+}
+
+void Run::journal(Unit& unit, const std::string& action, const std::string& phase, nlohmann::json data) {
+  JournalRecord record;
+  record.run = m_run_id;
+  record.seq = m_seq++;
+  record.action = action;
+  record.phase = phase;
+  record.service = unit.service;
+  record.data = std::move(data);
+  if (auto written = unit.journal->write(record); !written)
+    m_journal_error = written.error().describe(); // surfaced by the caller as a failure
+}
+
+std::string Run::stop_reason() const {
+  if (core::interrupted()) return "interrupted (SIGINT/SIGTERM)";
+  if (m_deadline_length.count() > 0 && SteadyClock::now() >= m_deadline)
+    return "the planned deadline of " + format_seconds(m_deadline_length.count() / 1000.0) +
+           " passed before the release was verified";
+  if (lease_lost()) return "the deploy lock was taken over by someone else (shipgate lock release --force?)";
+  return {};
+}
+
+std::map<std::string, std::string> Run::command_env(const Unit& unit, const std::string& release) const {
+  const fs::path root = unit.driver->root();
+  return {{"SHIPGATE_ROOT", root.string()},
+          {"SHIPGATE_CURRENT", (root / "current").string()},
+          {"SHIPGATE_RELEASE", release},
+          {"SHIPGATE_RELEASE_DIR", release.empty() ? std::string() : layout::release_dir(root, release).string()},
+          {"SHIPGATE_PREVIOUS_RELEASE", unit.from.value_or("")},
+          {"SHIPGATE_VERSION", m_version},
+          {"SHIPGATE_ENV", m_env.resolved.environment->name},
+          {"SHIPGATE_SERVICE", unit.service},
+          {"SHIPGATE_MODE", mode_name(m_mode)},
+          {"SHIPGATE_RUN_ID", m_run_id}};
+}
+
+core::Status Run::run_command(const CommandSpec& command, const Unit& unit, const std::string& release,
+                         bool rolling_back, std::string& transcript, const std::string& cwd) {
+  io::ProcessSpec spec;
+  spec.argv = command.shell.empty() ? command.argv : std::vector<std::string>{"/bin/sh", "-c", command.shell};
+  spec.timeout = command.timeout;
+  if (!rolling_back && m_deadline_length.count() > 0)
+    spec.timeout = std::max(Milliseconds(1), std::min(spec.timeout, remaining()));
+  spec.env_add = command_env(unit, release);
+  spec.cwd = cwd.empty() ? unit.driver->root().string() : cwd;
+  spec.stop_on_interrupt = !rolling_back;
+  const io::ProcessResult result = io::run_process(spec);
+  transcript += "$ " + command.display() + "\n" + core::truncate(result.output, k_max_transcript);
+  if (result.ok()) return core::ok_status();
+  std::string why = result.outcome == io::ProcessResult::Outcome::exited
+                        ? "exited with status " + std::to_string(result.exit_code)
+                        : result.error;
+  std::string tail = core::trim(result.output);
+  if (tail.size() > 400) tail = "…" + tail.substr(tail.size() - 400);
+  return core::make_error(ErrorKind::runtime, command.display() + " " + why + (tail.empty() ? "" : ": " + tail),
+                          command.location);
+}
+
+std::vector<Unit*> units_of(Environment& env, const std::string& service) {
+  std::vector<Unit*> out;
+  for (auto& unit : env.units)
+    if (unit.service == service) out.push_back(&unit);
+  return out;
+}
+
+const ServiceSpec* service_spec(const ResolvedPlan& plan, const std::string& name) {
+  for (const auto& service : plan.services)
+    if (service.name == name) return &service;
+  return nullptr;
+}
+
+// The ledger is an artifact like any other: free text in it (a failing
+// command's output in `reason`) goes through the redactor first.
+LedgerEntry redacted(const LedgerEntry& entry, const io::Output& output) {
+  LedgerEntry out = entry;
+  out.reason = output.redactor().redact(entry.reason);
+  return out;
+}
+
+void append_ledgers(Run& run, const LedgerEntry& entry, std::vector<std::string>& errors) {
+  const LedgerEntry safe = redacted(entry, run.m_context.output);
+  for (auto& unit : run.env().units)
+    if (auto appended = unit.ledger->append(safe); !appended) errors.push_back(appended.error().describe());
+}
+
+std::string version_list(const std::set<std::string>& versions) {
+  std::string out;
+  for (const auto& version : versions) out += (out.empty() ? "" : ", ") + version;
+  return out;
+}
+
+
+} // namespace deploy
