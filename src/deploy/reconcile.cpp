@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "core/interrupt.hpp"
 #include "deploy/action_runner.hpp"
 #include "deploy/run.hpp"
 
@@ -165,12 +166,16 @@ core::Status reconcile(Run& run, const EngineContext& context, const TargetOptio
 core::StepResult blocked(Run& run, const std::string& reason) {
   run.unlock();
   auto& result = run.result();
+  // A job cancelled while waiting for the lock is interrupted, not refused.
+  const bool interrupted = core::interrupted();
+  const std::string outcome = interrupted ? "interrupted" : "blocked";
   result.verdict = core::Verdict::fail;
-  result.exit_code = core::ExitCode::blocked;
-  result.headline = "FAIL: blocked before any change: " + reason;
-  result.details["outcome"] = "blocked";
+  result.exit_code = interrupted ? core::ExitCode::interrupted : core::ExitCode::blocked;
+  result.headline = interrupted ? "FAIL: interrupted before any change: " + reason
+                                : "FAIL: blocked before any change: " + reason;
+  result.details["outcome"] = outcome;
   result.details["reason"] = reason;
-  result.outputs = {{"verdict", "fail"}, {"outcome", "blocked"}};
+  result.outputs = {{"verdict", "fail"}, {"outcome", outcome}};
   return result;
 }
 

@@ -22,6 +22,8 @@
 #   4. kill -9 during the restart of a rollback: the next rollback, or the
 #      next deploy-stage, completes it (the version rolled away from is
 #      marked bad and never made live again).
+#   5. SIGTERM to a deploy waiting for the lock (--wait-lock): exit 130,
+#      outcome interrupted, nothing created.
 #
 # Environment: SHIPGATE (the binary, when not given as argument; default
 # build/shipgate), KEEP_WORK=1 (keep the work folder even on success). On
@@ -380,6 +382,37 @@ scenario_rollback_kill() {
   check "the lock is released" test ! -e "$WEB/.shipgate/lock"
 }
 
+# ---------------------------------------------------------------- 5. cancelled while waiting for the lock
+
+scenario_wait_cancelled() {
+  local old
+  begin "SIGTERM while waiting for the lock" "wait-cancelled"
+  deploy 1.0
+  check_rc 0 "deploy 1.0"
+  old="$(release_of 1.0)"
+  # A slow deploy of 1.1 holds the lock...
+  sg_background deploy-stage --plan "$PLAN" --env test --version 1.1 --artifact "$ART/app-1.1.tar.gz" \
+    --var ROOT="$ROOT" --var HOOK="$HOOK" --var SLOW=1.1
+  local holder="$BG_PID"
+  if ! wait_for_file "$ROOT/slow.pid" 20; then
+    bad "the slow deploy of 1.1 never started"
+    return
+  fi
+  # ...while a deploy of 1.2 waits for it and is cancelled.
+  sg_background deploy-stage --plan "$PLAN" --env test --version 1.2 --artifact "$ART/app-1.2.tar.gz" \
+    --var ROOT="$ROOT" --var HOOK="$HOOK" --wait-lock 60s --json "$S/waiting.json"
+  sleep 1
+  kill -TERM "$BG_PID"
+  wait "$BG_PID"
+  RC=$?
+  check_eq "$RC" 130 "exit code of the waiting deploy after SIGTERM"
+  check_json "$S/waiting.json" '[.exit_code, .outcome]' '[130,"interrupted"]' "--json of the waiting deploy"
+  check "the waiting deploy left no 1.2 release" test -z "$(ls "$WEB/releases" | grep -- '-1\.2$')"
+  kill -TERM "$holder"
+  wait "$holder"
+  check_eq "$(live_release)" "$old" "current after both runs stopped"
+}
+
 # ---------------------------------------------------------------- run
 
 scenario_signal TERM
@@ -388,6 +421,7 @@ for point in backup stop restart start health; do scenario_kill "$point"; done
 scenario_foreign_lease
 scenario_rollback_kill rollback
 scenario_rollback_kill deploy-stage
+scenario_wait_cancelled
 
 echo "faults: $PASSED passed, $FAILED failed"
 ((FAILED == 0))
