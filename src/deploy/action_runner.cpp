@@ -35,11 +35,6 @@ fs::path snapshot_dir(const Unit& unit, const std::string& release) {
   return unit.driver->state_dir() / "backups" / release / "config";
 }
 
-core::Result<std::string> file_sha256(const fs::path& path) {
-  auto opened = OpenedArtifact::open(path);
-  if (!opened) return opened.error();
-  return sha256_hex(*opened);
-}
 
 core::Status copy_file_synced(const fs::path& from, const fs::path& to) {
   std::error_code error;
@@ -170,7 +165,7 @@ core::Status ActionRunner::snapshot(const ServiceSpec& service, std::string& log
         continue;
       }
       if (auto copied = copy_file_synced(source, dir / snapshot_name(file)); !copied) return copied;
-      auto digest = file_sha256(source);
+      auto digest = sha256_file(source);
       if (!digest) return digest.error();
       manifest[file] = *digest;
       combined += file + " " + *digest + "\n";
@@ -197,7 +192,7 @@ core::Status ActionRunner::restore(const ServiceSpec& service, std::string& log)
     for (const auto& [file, digest] : manifest.items()) {
       if (!digest.is_string()) continue;
       const fs::path target = config_path(*unit, file);
-      auto now = file_sha256(target);
+      auto now = sha256_file(target);
       if (now && *now == digest.get<std::string>()) continue;
       if (auto copied = copy_file_synced(dir / snapshot_name(file), target); !copied) return copied;
       log += target.string() + ": restored (sha256 " + digest.get<std::string>() + ")\n";
@@ -222,7 +217,7 @@ core::Status ActionRunner::backup(const ServiceSpec& service, const BackupSpec& 
   if (size == 0)
     return core::make_error(ErrorKind::runtime, "backup " + spec.name + " produced an empty " + output.string(),
                             spec.location);
-  auto digest = file_sha256(output);
+  auto digest = sha256_file(output);
   if (!digest) return digest.error();
   m_run.m_backups.push_back({{"service", service.name}, {"name", spec.name}, {"file", output.string()},
                              {"bytes", size}, {"sha256", *digest}});
@@ -268,7 +263,7 @@ Outcome run_forward(Run& run, ActionRunner& runner, const std::vector<Action>& a
     ++index;
     const std::string stop = run.stop_reason();
     if (!stop.empty()) {
-      outcome = {true, stop, ErrorKind::runtime, false, action.kind};
+      outcome = {true, stop, ErrorKind::runtime, false};
       break;
     }
     core::Check& check = start_action(run, prefix, index, actions.size(), action);
@@ -276,7 +271,7 @@ Outcome run_forward(Run& run, ActionRunner& runner, const std::vector<Action>& a
     if (done && !run.journal_error().empty())
       done = core::make_error(ErrorKind::runtime, "cannot write the journal: " + run.journal_error());
     if (!done) {
-      outcome = {true, done.error().describe(), done.error().kind, false, action.kind};
+      outcome = {true, done.error().describe(), done.error().kind, false};
       break;
     }
   }

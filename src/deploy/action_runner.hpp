@@ -52,7 +52,6 @@ struct Outcome {
   std::string reason;
   core::ErrorKind kind = core::ErrorKind::runtime;
   bool after_switch = false; // a unit had been switched when it failed
-  Action::Kind failed_kind = Action::Kind::prepare;
 };
 
 

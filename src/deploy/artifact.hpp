@@ -27,6 +27,10 @@ struct FetchOptions {
 // Honours core::interrupted().
 core::Status fetch_artifact(const std::string& source, const std::filesystem::path& dest, const FetchOptions& options);
 
+// "https://user:secret@host/x" -> "https://host/x", for messages: URL
+// credentials never reach an output.
+std::string url_without_credentials(const std::string& url);
+
 // A file opened read-only; verification and unpacking use the descriptor.
 class OpenedArtifact {
 public:
@@ -49,6 +53,8 @@ private:
 
 // Lower-case hex SHA-256 of the whole file (reads from offset 0 with pread).
 core::Result<std::string> sha256_hex(const OpenedArtifact& artifact);
+// The same for a file by path (configuration snapshots, backups, manifests).
+core::Result<std::string> sha256_file(const std::filesystem::path& path);
 // "sha256sum" file format ("HEX  name") or a bare hex digest; the first digest.
 core::Result<std::string> read_digest_file(const std::filesystem::path& path);
 // Ed25519 signature over the artifact's bytes (as `openssl pkeyutl -sign

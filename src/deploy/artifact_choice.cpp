@@ -34,13 +34,6 @@ bool is_url(const std::string& source) {
          core::starts_with(source, "file://");
 }
 
-std::string strip_credentials(const std::string& url) {
-  const auto scheme = url.find("://");
-  const auto at = url.find('@');
-  const auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  if (scheme == std::string::npos || at == std::string::npos || (slash != std::string::npos && at > slash)) return url;
-  return url.substr(0, scheme + 3) + url.substr(at + 1);
-}
 
 core::Result<std::string> read_small_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -101,7 +94,7 @@ core::Result<OpenedArtifact> obtain_artifact(const ArtifactChoice& choice, const
   FetchOptions options;
   options.max_size = service.artifact.max_size;
   options.cacert = cacert;
-  const std::string shown = strip_credentials(choice.source);
+  const std::string shown = url_without_credentials(choice.source);
   if (auto fetched = fetch_artifact(choice.source, staged, options); !fetched) return fetched.error();
   log += "fetched " + shown + "\n";
   auto opened = OpenedArtifact::open(staged);
@@ -133,7 +126,7 @@ core::Result<OpenedArtifact> obtain_artifact(const ArtifactChoice& choice, const
     const fs::path signature_file = incoming / (release + "-" + service.name + ".sig");
     const std::string signature_source = choice.signature ? *choice.signature : choice.source + ".sig";
     if (auto fetched = fetch_artifact(signature_source, signature_file, small_fetch(cacert)); !fetched)
-      return core::make_error(ErrorKind::blocked, "cannot get the signature " + strip_credentials(signature_source) +
+      return core::make_error(ErrorKind::blocked, "cannot get the signature " + url_without_credentials(signature_source) +
                                                       ": " + fetched.error().message);
     auto signature = read_small_file(signature_file);
     if (!signature) return signature.error();

@@ -137,16 +137,6 @@ bool looks_like_url(const std::string& source) {
   });
 }
 
-// "https://user:secret@host/x" -> "https://host/x": credentials never reach a message.
-std::string without_credentials(const std::string& url) {
-  const auto start = url.find("://");
-  if (start == std::string::npos) return url;
-  const auto authority = start + 3;
-  const auto end = url.find_first_of("/?#", authority);
-  const auto at = url.rfind('@', end == std::string::npos ? std::string::npos : end - 1);
-  if (at == std::string::npos || at < authority) return url;
-  return url.substr(0, authority) + url.substr(at + 1);
-}
 
 void init_curl_once() {
   static std::once_flag once;
@@ -346,7 +336,7 @@ AttemptResult download_once(const std::string& url, const fs::path& dest, const 
   download.offset = existing > 0 ? static_cast<std::uint64_t>(existing) : 0;
   download.limit = options.max_size;
   char error[CURL_ERROR_SIZE] = {0};
-  const std::string shown = without_credentials(url);
+  const std::string shown = url_without_credentials(url);
   configure(handle.curl, url, options, download, error);
   const CURLcode code = curl_easy_perform(handle.curl);
   AttemptResult result = classify(download, code, error, url, shown);
@@ -386,7 +376,7 @@ core::Status download(const std::string& url, const fs::path& dest, const FetchO
     }
     if (++attempt <= attempts) back_off(attempt - 1);
     if (core::interrupted())
-      return make_error(ErrorKind::interrupted, "download of " + without_credentials(url) + " interrupted");
+      return make_error(ErrorKind::interrupted, "download of " + url_without_credentials(url) + " interrupted");
   }
   last.message += " (gave up after " + std::to_string(attempts) + " attempts; the bytes received are kept in " +
                   dest.string() + " and the next run resumes from there)";
@@ -403,9 +393,19 @@ core::Status fetch_artifact(const std::string& source, const fs::path& dest, con
     return download(source, dest, options);
   if (looks_like_url(source))
     return make_error(ErrorKind::invalid_input,
-                      "artifact URL " + without_credentials(source) +
+                      "artifact URL " + url_without_credentials(source) +
                           " has an unsupported scheme: use http://, https://, file:// or a local path");
   return copy_local(source, dest, options);
+}
+
+std::string url_without_credentials(const std::string& url) {
+  const auto start = url.find("://");
+  if (start == std::string::npos) return url;
+  const auto authority = start + 3;
+  const auto end = url.find_first_of("/?#", authority);
+  const auto at = url.rfind('@', end == std::string::npos ? std::string::npos : end - 1);
+  if (at == std::string::npos || at < authority) return url;
+  return url.substr(0, authority) + url.substr(at + 1);
 }
 
 } // namespace deploy

@@ -270,4 +270,10 @@ core::Status verify_ed25519(const OpenedArtifact& artifact, const fs::path& publ
                                             ": the artifact was altered or signed with another key");
 }
 
+core::Result<std::string> sha256_file(const fs::path& path) {
+  auto opened = OpenedArtifact::open(path);
+  if (!opened) return opened.error();
+  return sha256_hex(*opened);
+}
+
 } // namespace deploy

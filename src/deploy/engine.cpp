@@ -332,11 +332,7 @@ void DeployRun::roll_back(const Outcome& outcome, ActionRunner& runner, LedgerEn
 }
 
 core::StepResult DeployRun::finish(double elapsed) {
-  double switch_seconds = 0;
-  for (const auto& check : m_result.checks)
-    if (check.id.find("-switch-") != std::string::npos && core::starts_with(check.id, "deploy/") && check.seconds > 0)
-      switch_seconds += check.seconds;
-  m_result.details["switch_seconds"] = switch_seconds;
+  m_result.details["switch_seconds"] = switch_seconds(m_result.checks, "deploy/");
   m_result.details["backups"] = m_run.m_backups;
   m_result.details["artifact_sha256"] = m_digests;
   m_result.details["elapsed_seconds"] = elapsed;
@@ -530,10 +526,7 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
   result.details["marked_bad"] = true;
   result.details["bad_version"] = live->version;
   result.details["elapsed_seconds"] = elapsed;
-  double switch_seconds = 0;
-  for (const auto& check : result.checks)
-    if (check.id.find("-switch-") != std::string::npos && check.seconds > 0) switch_seconds += check.seconds;
-  result.details["switch_seconds"] = switch_seconds;
+  result.details["switch_seconds"] = switch_seconds(result.checks, "");
   result.details["outcome"] = entry.outcome;
   if (ok) {
     result.verdict = core::Verdict::pass;

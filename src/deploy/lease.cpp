@@ -32,9 +32,7 @@ std::mutex g_members;
 fs::path lock_file(const fs::path& dir) { return dir / "lock"; }
 
 // A lease lasts milliseconds in tests and seconds in real life, so its
-// times keep milliseconds ("2026-11-21T21:50:00.250Z"); still RFC 3339.
-std::string format_millis(core::SystemTime time) { return core::format_rfc3339_millis(time); }
-std::optional<core::SystemTime> parse_millis(const std::string& text) { return core::parse_time_millis(text); }
+// times keep milliseconds (core::format_rfc3339_millis).
 
 std::string this_host() {
   char name[256] = {};
@@ -126,7 +124,7 @@ core::Result<LeaseInfo> parse_info(const fs::path& file, const std::string& text
   LeaseInfo info = LeaseInfo::from_json(value);
   if (info.token.empty()) return corrupt_error(file, "no token");
   if (!value.contains("expires_at") || !value["expires_at"].is_string() ||
-      !parse_millis(value["expires_at"].get<std::string>()))
+      !core::parse_time_millis(value["expires_at"].get<std::string>()))
     return corrupt_error(file, "no valid expires_at");
   return info;
 }
@@ -174,8 +172,8 @@ bool is_stale(const LeaseInfo& info, core::SystemTime now) {
 
 std::string blocked_message(const fs::path& dir, const LeaseInfo& holder, milliseconds waited) {
   std::string text = "the deploy lock " + lock_file(dir).string() + " is held by " + holder.owner.describe() +
-                     ", acquired at " + format_millis(holder.acquired_at) + ", expiring at " +
-                     format_millis(holder.expires_at) + " unless renewed";
+                     ", acquired at " + core::format_rfc3339_millis(holder.acquired_at) + ", expiring at " +
+                     core::format_rfc3339_millis(holder.expires_at) + " unless renewed";
   if (waited.count() > 0) {
     char seconds[32];
     std::snprintf(seconds, sizeof seconds, " (waited %.1f s)", static_cast<double>(waited.count()) / 1000.0);
@@ -200,7 +198,7 @@ std::string string_at(const json& value, const char* key) {
 }
 
 core::SystemTime time_at(const json& value, const char* key) {
-  const auto time = parse_millis(string_at(value, key));
+  const auto time = core::parse_time_millis(string_at(value, key));
   return time ? *time : core::SystemTime{};
 }
 
@@ -232,9 +230,9 @@ json LeaseInfo::to_json() const {
                 {"host", owner.host},
                 {"pid", owner.pid}}},
               {"token", token},
-              {"acquired_at", format_millis(acquired_at)},
-              {"renewed_at", format_millis(renewed_at)},
-              {"expires_at", format_millis(expires_at)}};
+              {"acquired_at", core::format_rfc3339_millis(acquired_at)},
+              {"renewed_at", core::format_rfc3339_millis(renewed_at)},
+              {"expires_at", core::format_rfc3339_millis(expires_at)}};
 }
 
 LeaseInfo LeaseInfo::from_json(const json& value) {

@@ -40,11 +40,9 @@ core::Result<std::map<std::string, std::string>> describe_tree(const fs::path& d
     } else if (fs::is_directory(status)) {
       out[relative.string()] = "dir";
     } else if (fs::is_regular_file(status)) {
-      auto opened = OpenedArtifact::open(it->path());
-      if (!opened) return opened.error();
-      auto digest = sha256_hex(*opened);
+      auto digest = sha256_file(it->path());
       if (!digest) return digest.error();
-      out[relative.string()] = "file " + std::to_string(opened->size()) + " " + *digest;
+      out[relative.string()] = "file " + std::to_string(fs::file_size(it->path(), error)) + " " + *digest;
     } else {
       out[relative.string()] = "other";
     }

@@ -8,6 +8,7 @@
 #include "deploy/plan.hpp"
 #include "deploy/plan_text.hpp"
 #include "deploy/plan_validate.hpp"
+#include "io/redactor.hpp"
 #include "smoke/checks_file.hpp"
 
 namespace deploy {
@@ -301,6 +302,17 @@ Variables symbolic_run_values() {
   Variables out;
   for (const auto& name : run_value_names())
     out[name] = "${" + name + "}";
+  return out;
+}
+
+std::vector<std::string> plan_secret_values(const Plan& plan) {
+  std::vector<std::string> out;
+  auto collect = [&](const Variables& variables) {
+    for (const auto& [name, value] : variables)
+      if (io::is_secret_name(name) && !value.empty() && value.find("${") == std::string::npos) out.push_back(value);
+  };
+  collect(plan.variables);
+  for (const auto& environment : plan.environments) collect(environment.variables);
   return out;
 }
 

@@ -24,6 +24,12 @@ Variables placeholder_run_values();
 // values still as placeholders.
 Variables symbolic_run_values();
 
+// The values of the plan's and its environments' variables named like
+// secrets (*_TOKEN, *_PASSWORD, ...), to be masked in every output. A value
+// built from ${...} is left out: its parts come from the environment and
+// are masked there.
+std::vector<std::string> plan_secret_values(const Plan& plan);
+
 // Resolves every environment of `plan` with `extra` (the process
 // environment) and placeholder_run_values() with `overrides` (--var) on
 // top; the first error found, with its location, or ok.

@@ -7,6 +7,7 @@
 #include "deploy/engine.hpp"
 #include "deploy/layout.hpp"
 #include "deploy/run.hpp"
+#include "render/markdown.hpp"
 
 namespace deploy {
 
@@ -42,15 +43,6 @@ core::StepResult document(const std::string& step, const std::string& headline) 
   return result;
 }
 
-std::string md_cell(std::string text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n') out += ' ';
-    else out += c;
-  }
-  return out;
-}
 
 } // namespace
 
@@ -92,11 +84,11 @@ core::Result<core::StepResult> show_status(const TargetOptions& options, const E
   text += "  live before:     " + (before ? describe_entry(*before) : std::string("-")) + "\n";
   text += "  rollback target: " + (target ? target->version + " (release " + target->release + ")" : std::string("none")) + "\n";
   text += "  marked bad:      " + (bad.empty() ? std::string("none") : version_list(bad)) + "\n";
-  std::string markdown = "## " + md_cell(options.environment) + ": " + (live ? md_cell(live->version) + " is live" : "nothing live") + "\n\n";
-  markdown += "| | |\n|---|---|\n| Live | " + (live ? md_cell(describe_entry(*live)) : "-") + " |\n| Live before | " +
-              (before ? md_cell(describe_entry(*before)) : "-") + " |\n| Rollback target | " +
-              (target ? md_cell(target->version + " (" + target->release + ")") : "-") + " |\n| Marked bad | " +
-              md_cell(bad.empty() ? "-" : version_list(bad)) + " |\n\n";
+  std::string markdown = "## " + render::markdown_escape(options.environment) + ": " + (live ? render::markdown_escape(live->version) + " is live" : "nothing live") + "\n\n";
+  markdown += "| | |\n|---|---|\n| Live | " + (live ? render::markdown_escape(describe_entry(*live)) : "-") + " |\n| Live before | " +
+              (before ? render::markdown_escape(describe_entry(*before)) : "-") + " |\n| Rollback target | " +
+              (target ? render::markdown_escape(target->version + " (" + target->release + ")") : "-") + " |\n| Marked bad | " +
+              render::markdown_escape(bad.empty() ? "-" : version_list(bad)) + " |\n\n";
   markdown += "| Target | Current | Releases | Lock | Journal |\n|---|---|---|---|---|\n";
   text += "  targets:\n";
   nlohmann::json targets = nlohmann::json::array();
@@ -133,8 +125,8 @@ core::Result<core::StepResult> show_status(const TargetOptions& options, const E
     }
     text += "    " + unit.driver->describe() + ": current " + current + ", " + releases + " releases, lock " + lock +
             (journal == "none" ? "" : "; " + journal) + "\n";
-    markdown += "| " + md_cell(unit.driver->describe()) + " | " + md_cell(current) + " | " + releases + " | " +
-                md_cell(lock) + " | " + md_cell(journal) + " |\n";
+    markdown += "| " + render::markdown_escape(unit.driver->describe()) + " | " + render::markdown_escape(current) + " | " + releases + " | " +
+                render::markdown_escape(lock) + " | " + render::markdown_escape(journal) + " |\n";
     targets.push_back(item);
   }
   details["targets"] = targets;
@@ -153,7 +145,7 @@ core::Result<core::StepResult> show_history(const TargetOptions& options, int li
   core::StepResult result = document("history", options.environment + ": " + std::to_string(history.entries.size()) + " ledger entries");
   nlohmann::json entries = nlohmann::json::array();
   std::string text = "ledger of " + options.environment + " (newest first):\n";
-  std::string markdown = "## Ledger of " + md_cell(options.environment) +
+  std::string markdown = "## Ledger of " + render::markdown_escape(options.environment) +
                          "\n\n| Finished | Event | Outcome | Version | Release | Previous | By | Reason |\n|---|---|---|---|---|---|---|---|\n";
   int shown = 0;
   for (auto it = history.entries.rbegin(); it != history.entries.rend() && shown < limit; ++it, ++shown) {
@@ -163,9 +155,9 @@ core::Result<core::StepResult> show_history(const TargetOptions& options, int li
             (entry.release.empty() ? "" : " (" + entry.release + ")") +
             (entry.previous_version.empty() ? "" : " from " + entry.previous_version) +
             (entry.user.empty() ? "" : " by " + entry.user) + (entry.reason.empty() ? "" : ": " + entry.reason) + "\n";
-    markdown += "| " + time_text(entry.finished_at) + " | " + md_cell(entry.event) + " | " + md_cell(entry.outcome) +
-                " | " + md_cell(entry.version) + " | " + md_cell(entry.release) + " | " +
-                md_cell(entry.previous_version) + " | " + md_cell(entry.user) + " | " + md_cell(entry.reason) + " |\n";
+    markdown += "| " + time_text(entry.finished_at) + " | " + render::markdown_escape(entry.event) + " | " + render::markdown_escape(entry.outcome) +
+                " | " + render::markdown_escape(entry.version) + " | " + render::markdown_escape(entry.release) + " | " +
+                render::markdown_escape(entry.previous_version) + " | " + render::markdown_escape(entry.user) + " | " + render::markdown_escape(entry.reason) + " |\n";
   }
   if (history.entries.empty()) text += "  (empty: nothing was deployed to " + options.environment + " yet)\n";
   result.details["environment"] = options.environment;

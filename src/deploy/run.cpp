@@ -123,15 +123,7 @@ core::Result<Environment> open_environment(const std::string& plan_file, const s
   auto plan = load_plan(plan_file);
   if (!plan) return plan.error();
   env.plan = std::make_unique<Plan>(std::move(*plan));
-  // Values of secret-named variables written in the plan itself are masked
-  // like those from the environment (a value built from ${...} is masked
-  // through its parts, which come from the environment).
-  auto mask = [&](const Variables& variables) {
-    for (const auto& [key, value] : variables)
-      if (io::is_secret_name(key) && value.find("${") == std::string::npos) context.output.add_secret(value);
-  };
-  mask(env.plan->variables);
-  for (const auto& environment : env.plan->environments) mask(environment.variables);
+  for (const auto& secret : plan_secret_values(*env.plan)) context.output.add_secret(secret);
   for (const auto& [key, value] : vars) run_values[key] = value;
   auto resolved = resolve_plan(*env.plan, name, base_variables(context), run_values);
   if (!resolved) return resolved.error();
@@ -339,5 +331,13 @@ std::string version_list(const std::set<std::string>& versions) {
   return out;
 }
 
+
+double switch_seconds(const std::vector<core::Check>& checks, const std::string& prefix) {
+  double total = 0;
+  for (const auto& check : checks)
+    if (core::starts_with(check.id, prefix) && check.id.find("-switch-") != std::string::npos && check.seconds > 0)
+      total += check.seconds;
+  return total;
+}
 
 } // namespace deploy

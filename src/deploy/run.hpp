@@ -38,6 +38,8 @@ std::string format_seconds(double seconds);
 // does not say.
 std::string version_of_release(const std::string& release);
 std::string version_list(const std::set<std::string>& versions);
+// Time spent switching `current`: the switch actions whose id starts with `prefix`.
+double switch_seconds(const std::vector<core::Check>& checks, const std::string& prefix);
 
 // ---------------------------------------------------------------- setup
 
@@ -133,9 +135,6 @@ public:
 
   // ---- journal
   void journal(Unit& unit, const std::string& action, const std::string& phase, nlohmann::json data = nlohmann::json::object());
-  void journal_all(const std::string& action, const std::string& phase, const nlohmann::json& data) {
-    for (auto& unit : m_env.units) journal(unit, action, phase, data);
-  }
   void close_journals() {
     for (auto& unit : m_env.units) (void)unit.journal->remove();
   }
@@ -163,7 +162,6 @@ public:
   std::string m_backup_dir;    // this run's backup folder (primary target)
   std::map<std::string, std::string> m_config_sha; // per service
   nlohmann::json m_backups = nlohmann::json::array();
-  const ResolvedPlan* m_old_plan = nullptr; // health checks of the old version
   std::string m_completed_rollback; // version an interrupted rollback was completed to (reconcile)
 
   const EngineContext& m_context;

@@ -35,17 +35,10 @@ std::string promotion_order(const deploy::Plan& plan) {
   return out;
 }
 
-// Values of secret-looking variables (the process environment's and the
-// plan's own) never reach an output, even inside a printed command.
-void mask_secrets(const deploy::Plan& plan, const deploy::Variables& extra, io::Output& output) {
-  auto mask = [&](const deploy::Variables& variables) {
-    for (const auto& [name, value] : variables)
-      if (io::is_secret_name(name)) output.add_secret(value);
-  };
-  mask(extra);
-  mask(plan.variables);
-  for (const auto& environment : plan.environments)
-    mask(environment.variables);
+// Values of the plan's secret-looking variables never reach an output,
+// even inside a printed command (the environment's are masked already).
+void mask_secrets(const deploy::Plan& plan, io::Output& output) {
+  for (const auto& secret : deploy::plan_secret_values(plan)) output.add_secret(secret);
 }
 
 // Notes that do not make the plan invalid but that a reviewer should see.
@@ -100,7 +93,7 @@ core::Result<core::StepResult> PlanValidateStep::run(const RunContext& context) 
   auto plan = deploy::load_plan(*file);
   if (!plan) return plan.error();
   const deploy::Variables extra(context.env.all().begin(), context.env.all().end());
-  mask_secrets(*plan, extra, context.output);
+  mask_secrets(*plan, context.output);
   auto vars = parse_var_flags(m_vars, context.output);
   if (!vars) return vars.error();
   auto valid = deploy::validate_environments(*plan, extra, *vars);
@@ -159,7 +152,7 @@ core::Result<core::StepResult> PlanShowStep::run(const RunContext& context) {
   auto plan = deploy::load_plan(m_plan);
   if (!plan) return plan.error();
   const deploy::Variables extra(context.env.all().begin(), context.env.all().end());
-  mask_secrets(*plan, extra, context.output);
+  mask_secrets(*plan, context.output);
   deploy::Variables run_values = deploy::symbolic_run_values();
   if (!m_version.empty()) run_values["VERSION"] = m_version;
   auto vars = parse_var_flags(m_vars, context.output);
