@@ -11,6 +11,9 @@ packages=(
   libxml2-utils python3 git jq zip zstd
   # servers and tools the integration tests start on 127.0.0.1
   nginx-light openssl curl
+  # ssh targets: the OpenSSH client shipgate drives; sshd, network
+  # namespaces and flock for the fleet tests' hosts
+  openssh-client openssh-server iproute2 util-linux
 )
 
 missing=()

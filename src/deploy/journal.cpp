@@ -1,14 +1,6 @@
 #include "deploy/journal.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
-#include <fstream>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "deploy/jsonl.hpp"
-#include "deploy/layout.hpp"
 
 namespace deploy {
 namespace fs = std::filesystem;
@@ -31,10 +23,7 @@ std::string string_at(const json& line, const char* key) {
   return line.contains(key) && line[key].is_string() ? line[key].get<std::string>() : std::string();
 }
 
-core::Error journal_error(const std::string& what, const fs::path& file, int error_number) {
-  return core::make_error(core::ErrorKind::runtime, what + " " + file.string() + ": " + std::strerror(error_number) +
-                                                        " (check free space and permissions on the target)");
-}
+fs::path folder_of(const fs::path& file) { return file.has_parent_path() ? file.parent_path() : fs::path("."); }
 
 } // namespace
 
@@ -55,17 +44,23 @@ JournalRecord JournalRecord::from_json(const json& line) {
   return record;
 }
 
+Journal::Journal(std::shared_ptr<StateStore> store, std::string name)
+    : m_store(std::move(store)), m_name(std::move(name)) {}
+
+Journal::Journal(const fs::path& file)
+    : Journal(make_local_state_store(folder_of(file)), file.filename().string()) {}
+
 bool Journal::exists() const {
-  std::error_code ignored;
-  return fs::exists(fs::symlink_status(m_file, ignored));
+  auto content = m_store->read(m_name);
+  return !content || content->has_value();
 }
 
 core::Status Journal::write(const JournalRecord& record) const {
-  return jsonl::append_line(m_file, record.to_json().dump() + "\n", "the journal");
+  return jsonl::append_line(*m_store, m_name, record.to_json().dump() + "\n", "the journal");
 }
 
 core::Result<JournalRead> Journal::read() const {
-  auto lines = jsonl::read_lines(m_file, "the journal", problem_with);
+  auto lines = jsonl::read_lines(*m_store, m_name, "the journal", problem_with);
   if (!lines) return lines.error();
   JournalRead result;
   for (const auto& line : lines->values) result.records.push_back(JournalRecord::from_json(line));
@@ -74,11 +69,10 @@ core::Result<JournalRead> Journal::read() const {
 }
 
 core::Status Journal::remove() const {
-  if (::unlink(m_file.c_str()) != 0) {
-    if (errno == ENOENT) return core::ok_status();
-    return journal_error("cannot remove the journal", m_file, errno);
-  }
-  return layout::fsync_path(m_file.has_parent_path() ? m_file.parent_path() : fs::path("."));
+  auto removed = m_store->remove(m_name);
+  if (!removed)
+    return core::make_error(removed.error().kind, "cannot remove the journal: " + removed.error().message);
+  return removed;
 }
 
 } // namespace deploy

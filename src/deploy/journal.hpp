@@ -1,16 +1,18 @@
 #pragma once
 // The journal: a crash-safe record of the run in progress on one target
-// (<root>/.shipgate/journal.jsonl). Every action is written (and fsynced)
+// (journal.jsonl in the target's StateStore: <root>/.shipgate). Every action is written (and fsynced)
 // before it runs ("begin") and after ("done" / "failed"), so that after a
 // kill -9 the next run knows exactly what was changed and can complete or
 // undo it. A finished run removes its journal.
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "deploy/state_store.hpp"
 
 namespace deploy {
 
@@ -32,8 +34,13 @@ struct JournalRead {
 
 class Journal {
 public:
-  explicit Journal(std::filesystem::path file) : m_file(std::move(file)) {}
-  const std::filesystem::path& file() const { return m_file; }
+  explicit Journal(std::shared_ptr<StateStore> store, std::string name = "journal.jsonl");
+  // `file` on this machine (a local store on its folder).
+  explicit Journal(const std::filesystem::path& file);
+  // The file, for messages ("/srv/app/.shipgate/journal.jsonl").
+  std::string file() const { return m_store->where(m_name); }
+  // Whether the file is there. A store that cannot tell (unreachable host)
+  // answers true, so that the read() that follows reports why.
   bool exists() const;
   // Appends one line and fsyncs it (and the folder when the file is new).
   core::Status write(const JournalRecord& record) const;
@@ -43,7 +50,8 @@ public:
   core::Status remove() const;
 
 private:
-  std::filesystem::path m_file;
+  std::shared_ptr<StateStore> m_store;
+  std::string m_name;
 };
 
 } // namespace deploy

@@ -228,7 +228,13 @@ std::string make_release_id(std::string_view version, core::SystemTime now) {
 }
 
 core::Result<std::optional<std::string>> current_release(const fs::path& root) {
-  const fs::path link = current_link(root);
+  return link_release(root, "current");
+}
+
+core::Result<std::optional<std::string>> link_release(const fs::path& root, const std::string& name) {
+  if (!is_plain_name(name))
+    return core::make_error(core::ErrorKind::invalid_input, "\"" + name + "\" is not a link name (a plain file name in the root)");
+  const fs::path link = root / name;
   std::error_code error;
   const fs::path target = fs::read_symlink(link, error);
   if (error == std::errc::no_such_file_or_directory) return std::optional<std::string>{};
@@ -242,10 +248,11 @@ core::Result<std::optional<std::string>> current_release(const fs::path& root) {
     const std::string id = text.substr(k_link_prefix.size());
     if (is_plain_name(id) && id.rfind(k_partial_prefix, 0) != 0) return std::optional<std::string>(id);
   }
+  const std::string fix = name == "current" ? "point it at a release (shipgate rollback) or move it away"
+                                            : "point it at a release or move it away";
   return core::make_error(core::ErrorKind::invalid_input,
                           link.string() + " points at \"" + target.string() +
-                              "\", which is not a release under releases/; point it at a release "
-                              "(shipgate rollback) or move it away");
+                              "\", which is not a release under releases/; " + fix);
 }
 
 core::Result<std::vector<std::string>> list_releases(const fs::path& root) {
@@ -262,27 +269,31 @@ core::Result<std::vector<std::string>> list_releases(const fs::path& root) {
   return ids;
 }
 
-core::Status switch_current(const fs::path& root, const std::string& id) {
+core::Status switch_current(const fs::path& root, const std::string& id) { return switch_link(root, "current", id); }
+
+core::Status switch_link(const fs::path& root, const std::string& name, const std::string& id) {
+  if (!is_plain_name(name))
+    return core::make_error(core::ErrorKind::invalid_input, "\"" + name + "\" is not a link name (a plain file name in the root)");
   if (!is_plain_name(id) || id.rfind(k_partial_prefix, 0) == 0 || !is_real_directory(release_dir(root, id)))
     return core::make_error(core::ErrorKind::invalid_input,
-                            "release " + release_dir(root, id).string() +
-                                " does not exist or is not complete; `current` was not changed");
+                            "release " + release_dir(root, id).string() + " does not exist or is not complete; `" +
+                                name + "` was not changed");
   std::error_code error;
   fs::create_directories(state_dir(root), error);
-  // rename(2) replaces the old link in one step, so `current` always
+  // rename(2) replaces the old link in one step, so the link always
   // resolves to the old or the new release; unlink + symlink would leave a
-  // moment with no `current` at all.
-  const fs::path temp = state_dir(root) / ("current.new-" + std::to_string(::getpid()));
+  // moment with no link at all.
+  const fs::path temp = state_dir(root) / (name + ".new-" + std::to_string(::getpid()));
   if (::unlink(temp.c_str()) != 0 && errno != ENOENT)
     return io_error("cannot remove the leftover", temp, errno, "remove it by hand");
   const std::string link_text = std::string(k_link_prefix) + id;
   if (::symlink(link_text.c_str(), temp.c_str()) != 0)
     return io_error("cannot create the link", temp, errno, "check permissions on " + state_dir(root).string());
-  if (::rename(temp.c_str(), current_link(root).c_str()) != 0) {
+  if (::rename(temp.c_str(), (root / name).c_str()) != 0) {
     const int saved = errno;
     ::unlink(temp.c_str());
-    return io_error("cannot switch", current_link(root), saved,
-                    "`current` must be a symlink on the same filesystem as .shipgate/; it was not changed");
+    return io_error("cannot switch", root / name, saved,
+                    "`" + name + "` must be a symlink on the same filesystem as .shipgate/; it was not changed");
   }
   return fsync_path(root);
 }

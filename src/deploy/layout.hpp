@@ -51,6 +51,12 @@ core::Result<std::vector<std::string>> list_releases(const std::filesystem::path
 // folder fsynced. The release must exist and be complete.
 core::Status switch_current(const std::filesystem::path& root, const std::string& id);
 
+// The same for any link <root>/<name> (blue-green colour links): `name` is
+// a plain file name; the temporary link is .shipgate/<name>.new-<pid>.
+core::Status switch_link(const std::filesystem::path& root, const std::string& name, const std::string& id);
+// The release <root>/<name> points at, as current_release() reads `current`.
+core::Result<std::optional<std::string>> link_release(const std::filesystem::path& root, const std::string& name);
+
 // Renames releases/.partial-<id> to releases/<id> after fsyncing it.
 core::Status commit_partial(const std::filesystem::path& root, const std::string& id);
 // Removes releases/.partial-* leftovers of crashed runs; returns their names.

@@ -4,32 +4,22 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
-#include <fcntl.h>
 #include <fstream>
-#include <mutex>
 #include <openssl/rand.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "core/interrupt.hpp"
-#include "deploy/layout.hpp"
 
 namespace deploy {
-namespace fs = std::filesystem;
 using nlohmann::json;
 using std::chrono::milliseconds;
+using Change = StateStore::Change;
 namespace {
 
 constexpr milliseconds k_poll_interval{500};
 constexpr milliseconds k_sleep_slice{20};
 constexpr const char* k_force_hint = "shipgate lock release --force --reason TEXT";
-
-// Guards m_token and m_held against a Heartbeat thread renewing while the
-// owning thread acquires or releases. Held only for one short file update.
-std::mutex g_members;
-
-fs::path lock_file(const fs::path& dir) { return dir / "lock"; }
+constexpr const char* k_lock = "lock"; // its guard is "lock.guard", as in every shipgate version
 
 // A lease lasts milliseconds in tests and seconds in real life, so its
 // times keep milliseconds (core::format_rfc3339_millis).
@@ -57,68 +47,13 @@ core::Result<std::string> random_token() {
   return token;
 }
 
-core::Error io_error(const std::string& what, const fs::path& path, int error_number) {
-  return core::make_error(core::ErrorKind::runtime, what + " " + path.string() + ": " + std::strerror(error_number) +
-                                                        " (check permissions and free space on the target)");
-}
-
-// flock(2) on lock.guard around every read-modify-write of the lease. The
-// kernel drops it when the process dies, so it can never be left behind.
-class GuardLock {
-public:
-  explicit GuardLock(const fs::path& dir) : m_path(dir / "lock.guard") {
-    m_fd = ::open(m_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (m_fd < 0) {
-      m_errno = errno;
-      return;
-    }
-    while (::flock(m_fd, LOCK_EX) != 0) {
-      if (errno == EINTR) continue; // held only for one file update by anybody
-      m_errno = errno;
-      ::close(m_fd);
-      m_fd = -1;
-      return;
-    }
-  }
-  ~GuardLock() {
-    if (m_fd >= 0) ::close(m_fd);
-  }
-  GuardLock(const GuardLock&) = delete;
-  GuardLock& operator=(const GuardLock&) = delete;
-  bool ok() const { return m_fd >= 0; }
-  core::Error error() const { return io_error("cannot lock", m_path, m_errno); }
-
-private:
-  fs::path m_path;
-  int m_fd = -1;
-  int m_errno = 0;
-};
-
-core::Error corrupt_error(const fs::path& file, const std::string& why) {
+core::Error corrupt_error(const std::string& file, const std::string& why) {
   return core::make_error(core::ErrorKind::blocked,
-                          "the lock file " + file.string() + " is unreadable (" + why +
+                          "the lock file " + file + " is unreadable (" + why +
                               "); if no deploy is running on this target, remove it with `" + k_force_hint + "`");
 }
 
-// The raw lock file, nullopt when there is none.
-core::Result<std::optional<std::string>> read_raw(const fs::path& file) {
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::optional<std::string>{};
-    return io_error("cannot read", file, errno);
-  }
-  std::string text;
-  char buffer[4096];
-  ssize_t got = 0;
-  while ((got = ::read(fd, buffer, sizeof buffer)) > 0 || (got < 0 && errno == EINTR))
-    if (got > 0) text.append(buffer, static_cast<std::size_t>(got));
-  const int saved = errno;
-  ::close(fd);
-  if (got < 0) return io_error("cannot read", file, saved);
-  return std::optional<std::string>(std::move(text));
-}
-
-core::Result<LeaseInfo> parse_info(const fs::path& file, const std::string& text) {
+core::Result<LeaseInfo> parse_info(const std::string& file, const std::string& text) {
   const json value = json::parse(text, nullptr, false);
   if (value.is_discarded() || !value.is_object()) return corrupt_error(file, "not a JSON object");
   LeaseInfo info = LeaseInfo::from_json(value);
@@ -129,38 +64,16 @@ core::Result<LeaseInfo> parse_info(const fs::path& file, const std::string& text
   return info;
 }
 
-core::Result<std::optional<LeaseInfo>> read_info(const fs::path& dir) {
-  const fs::path file = lock_file(dir);
-  auto raw = read_raw(file);
-  if (!raw) return raw.error();
-  if (!*raw) return std::optional<LeaseInfo>{};
-  auto info = parse_info(file, **raw);
+// The lease in `current` (nullopt when there is none).
+core::Result<std::optional<LeaseInfo>> parse_current(const std::string& file,
+                                                     const std::optional<std::string>& current) {
+  if (!current) return std::optional<LeaseInfo>{};
+  auto info = parse_info(file, *current);
   if (!info) return info.error();
-  return std::optional<LeaseInfo>(*info);
+  return std::optional<LeaseInfo>(std::move(*info));
 }
 
-// Write a temporary file next to the lease and rename it over: a reader
-// sees the old lease or the new one, never half of one.
-core::Status write_info(const fs::path& dir, const LeaseInfo& info) {
-  const fs::path temp = dir / ("lock.tmp-" + std::to_string(::getpid()));
-  const std::string text = info.to_json().dump() + "\n";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return io_error("cannot write", temp, errno);
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  const int saved = errno;
-  ::close(fd);
-  if (!written || ::rename(temp.c_str(), lock_file(dir).c_str()) != 0) {
-    const int error_number = written ? errno : saved;
-    ::unlink(temp.c_str());
-    return io_error("cannot replace", lock_file(dir), error_number);
-  }
-  return layout::fsync_path(dir);
-}
-
-core::Status remove_info(const fs::path& dir) {
-  if (::unlink(lock_file(dir).c_str()) != 0 && errno != ENOENT) return io_error("cannot remove", lock_file(dir), errno);
-  return layout::fsync_path(dir);
-}
+std::string lease_text(const LeaseInfo& info) { return info.to_json().dump() + "\n"; }
 
 // Expired by the reader's clock, or held by a process that no longer
 // exists on this very host (pids mean nothing across hosts).
@@ -170,9 +83,29 @@ bool is_stale(const LeaseInfo& info, core::SystemTime now) {
   return ::kill(static_cast<pid_t>(info.owner.pid), 0) != 0 && errno == ESRCH;
 }
 
-std::string blocked_message(const fs::path& dir, const LeaseInfo& holder, milliseconds waited) {
-  std::string text = "the deploy lock " + lock_file(dir).string() + " is held by " + holder.owner.describe() +
-                     ", acquired at " + core::format_rfc3339_millis(holder.acquired_at) + ", expiring at " +
+// One attempt to take the lease as `mine`: nullopt when it is ours now,
+// otherwise its live holder. The decision is made inside the update and
+// only recorded in `holder`, since a remote store may decide more than once.
+core::Result<std::optional<LeaseInfo>> try_take(StateStore& store, const LeaseInfo& mine) {
+  const std::string file = store.where(k_lock);
+  std::optional<LeaseInfo> holder;
+  auto updated = store.update(k_lock, [&](const std::optional<std::string>& current) -> core::Result<Change> {
+    holder.reset();
+    auto found = parse_current(file, current);
+    if (!found) return found.error();
+    if (*found && !is_stale(**found, mine.acquired_at)) {
+      holder = **found;
+      return Change{};
+    }
+    return Change{Change::Kind::write, lease_text(mine)};
+  });
+  if (!updated) return updated.error();
+  return holder;
+}
+
+std::string blocked_message(const std::string& file, const LeaseInfo& holder, milliseconds waited) {
+  std::string text = "the deploy lock " + file + " is held by " + holder.owner.describe() + ", acquired at " +
+                     core::format_rfc3339_millis(holder.acquired_at) + ", expiring at " +
                      core::format_rfc3339_millis(holder.expires_at) + " unless renewed";
   if (waited.count() > 0) {
     char seconds[32];
@@ -180,6 +113,16 @@ std::string blocked_message(const fs::path& dir, const LeaseInfo& holder, millis
     text += seconds;
   }
   return text + "; wait, use --wait-lock DUR, or if the holder is gone: " + k_force_hint;
+}
+
+core::Error not_ours_error(const std::string& file, const std::optional<LeaseInfo>& now_there) {
+  const std::string now_held = now_there ? "it is now held by " + now_there->owner.describe() : "it was removed";
+  return core::make_error(core::ErrorKind::blocked,
+                          "the deploy lock " + file + " is no longer ours (" + now_held + "); stop changing the target");
+}
+
+core::Error interrupted_error() {
+  return core::make_error(core::ErrorKind::interrupted, "interrupted while waiting for the deploy lock");
 }
 
 // Sleeps up to `total` in short slices; false when interrupted.
@@ -255,13 +198,16 @@ LeaseInfo LeaseInfo::from_json(const json& value) {
   return info;
 }
 
-Lease::Lease(fs::path state_dir, LeaseOwner owner, milliseconds ttl, LeaseClock clock)
-    : m_dir(std::move(state_dir)), m_owner(std::move(owner)), m_ttl(ttl), m_clock(std::move(clock)) {
+Lease::Lease(std::shared_ptr<StateStore> store, LeaseOwner owner, milliseconds ttl, LeaseClock clock)
+    : m_store(std::move(store)), m_owner(std::move(owner)), m_ttl(ttl), m_clock(std::move(clock)) {
   if (!m_clock) m_clock = [] { return std::chrono::system_clock::now(); };
   // Stale-holder detection needs the real host and pid of whoever holds it.
   if (m_owner.host.empty()) m_owner.host = this_host();
   if (m_owner.pid == 0) m_owner.pid = ::getpid();
 }
+
+Lease::Lease(const std::filesystem::path& state_dir, LeaseOwner owner, milliseconds ttl, LeaseClock clock)
+    : Lease(make_local_state_store(state_dir), std::move(owner), ttl, std::move(clock)) {}
 
 Lease::~Lease() {
   if (m_held) (void)release();
@@ -269,92 +215,96 @@ Lease::~Lease() {
 
 core::Status Lease::acquire(milliseconds wait) {
   if (m_held) return renew();
-  std::error_code error;
-  fs::create_directories(m_dir, error);
-  if (error) return io_error("cannot create", m_dir, error.value());
+  if (auto made = m_store->ensure(); !made) return made;
   const auto started = std::chrono::steady_clock::now();
   for (;;) {
-    if (core::interrupted())
-      return core::make_error(core::ErrorKind::interrupted, "interrupted while waiting for the deploy lock");
+    if (core::interrupted()) return interrupted_error();
     auto token = random_token();
     if (!token) return token.error();
     std::optional<LeaseInfo> holder;
     {
-      std::lock_guard<std::mutex> members(g_members);
-      GuardLock guard(m_dir);
-      if (!guard.ok()) return guard.error();
-      auto current = read_info(m_dir);
-      if (!current) return current.error();
+      std::lock_guard<std::mutex> members(m_members);
       const core::SystemTime now = m_clock();
-      if (*current && !is_stale(**current, now)) {
-        holder = **current;
-      } else {
-        const LeaseInfo mine{m_owner, *token, now, now, now + m_ttl};
-        if (auto written = write_info(m_dir, mine); !written) return written;
+      auto taken = try_take(*m_store, LeaseInfo{m_owner, *token, now, now, now + m_ttl});
+      if (!taken) return taken.error();
+      if (!*taken) {
         m_token = *token;
         m_held = true;
         return core::ok_status();
       }
+      holder = std::move(*taken);
     }
     const auto waited = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
-    if (waited >= wait) return core::make_error(core::ErrorKind::blocked, blocked_message(m_dir, *holder, waited));
-    if (!sleep_unless_interrupted(std::min(k_poll_interval, wait - waited)))
-      return core::make_error(core::ErrorKind::interrupted, "interrupted while waiting for the deploy lock");
+    if (waited >= wait)
+      return core::make_error(core::ErrorKind::blocked, blocked_message(m_store->where(k_lock), *holder, waited));
+    if (!sleep_unless_interrupted(std::min(k_poll_interval, wait - waited))) return interrupted_error();
   }
 }
 
 core::Status Lease::renew() {
-  std::lock_guard<std::mutex> members(g_members);
-  GuardLock guard(m_dir);
-  if (!guard.ok()) return guard.error();
-  auto current = read_info(m_dir);
-  if (!current) return current.error();
-  if (!m_held || !*current || (*current)->token != m_token) {
-    const std::string now_held = *current ? "it is now held by " + (*current)->owner.describe() : "it was removed";
-    return core::make_error(core::ErrorKind::blocked, "the deploy lock " + lock_file(m_dir).string() +
-                                                          " is no longer ours (" + now_held +
-                                                          "); stop changing the target");
-  }
-  LeaseInfo renewed = **current;
-  renewed.renewed_at = m_clock();
-  renewed.expires_at = renewed.renewed_at + m_ttl;
-  return write_info(m_dir, renewed);
+  std::lock_guard<std::mutex> members(m_members);
+  const std::string file = m_store->where(k_lock);
+  const core::SystemTime now = m_clock();
+  auto updated = m_store->update(k_lock, [&](const std::optional<std::string>& current) -> core::Result<Change> {
+    auto found = parse_current(file, current);
+    if (!found) return found.error();
+    if (!m_held || !*found || (*found)->token != m_token) return not_ours_error(file, *found);
+    LeaseInfo renewed = **found;
+    renewed.renewed_at = now;
+    renewed.expires_at = now + m_ttl;
+    return Change{Change::Kind::write, lease_text(renewed)};
+  });
+  if (!updated) return updated.error();
+  return core::ok_status();
 }
 
 core::Status Lease::release() {
-  std::lock_guard<std::mutex> members(g_members);
+  std::lock_guard<std::mutex> members(m_members);
   if (!m_held) return core::ok_status();
   m_held = false;
-  GuardLock guard(m_dir);
-  if (!guard.ok()) return guard.error();
-  auto current = read_info(m_dir);
-  if (!current) return current.error();
-  if (!*current || (*current)->token != m_token) return core::ok_status(); // taken over: not ours to remove
-  return remove_info(m_dir);
+  const std::string file = m_store->where(k_lock);
+  auto updated = m_store->update(k_lock, [&](const std::optional<std::string>& current) -> core::Result<Change> {
+    auto found = parse_current(file, current);
+    if (!found) return found.error();
+    if (!*found || (*found)->token != m_token) return Change{}; // taken over: not ours to remove
+    return Change{Change::Kind::remove, {}};
+  });
+  if (!updated) return updated.error();
+  return core::ok_status();
 }
 
-core::Result<std::optional<LeaseInfo>> Lease::read(const fs::path& state_dir) {
-  std::error_code error;
-  if (!fs::exists(state_dir, error)) return std::optional<LeaseInfo>{};
-  GuardLock guard(state_dir);
-  if (!guard.ok()) return guard.error();
-  return read_info(state_dir);
-}
-
-core::Result<std::optional<LeaseInfo>> Lease::force_release(const fs::path& state_dir) {
-  std::error_code error;
-  if (!fs::exists(state_dir, error)) return std::optional<LeaseInfo>{};
-  GuardLock guard(state_dir);
-  if (!guard.ok()) return guard.error();
-  auto raw = read_raw(lock_file(state_dir));
+core::Result<std::optional<LeaseInfo>> Lease::read(StateStore& store) {
+  auto present = store.exists();
+  if (!present) return present.error();
+  if (!*present) return std::optional<LeaseInfo>{};
+  // The lease is only ever replaced by rename(2), so a plain read sees a
+  // whole one without taking the guard.
+  auto raw = store.read(k_lock);
   if (!raw) return raw.error();
-  if (!*raw) return std::optional<LeaseInfo>{};
+  return parse_current(store.where(k_lock), *raw);
+}
+
+core::Result<std::optional<LeaseInfo>> Lease::read(const std::filesystem::path& state_dir) {
+  return read(*make_local_state_store(state_dir));
+}
+
+core::Result<std::optional<LeaseInfo>> Lease::force_release(StateStore& store) {
+  auto present = store.exists();
+  if (!present) return present.error();
+  if (!*present) return std::optional<LeaseInfo>{};
+  auto removed = store.update(k_lock, [](const std::optional<std::string>& current) -> core::Result<Change> {
+    return current ? Change{Change::Kind::remove, {}} : Change{};
+  });
+  if (!removed) return removed.error();
+  if (!*removed) return std::optional<LeaseInfo>{};
   // A corrupt file is removed too; what it held is reported as far as it
   // could be read (an empty token means "unreadable").
-  const json value = json::parse(**raw, nullptr, false);
-  const LeaseInfo removed = value.is_discarded() ? LeaseInfo{} : LeaseInfo::from_json(value);
-  if (auto gone = remove_info(state_dir); !gone) return gone.error();
-  return std::optional<LeaseInfo>(removed);
+  const json value = json::parse(**removed, nullptr, false);
+  return std::optional<LeaseInfo>(value.is_discarded() ? LeaseInfo{} : LeaseInfo::from_json(value));
+}
+
+core::Result<std::optional<LeaseInfo>> Lease::force_release(const std::filesystem::path& state_dir) {
+  return force_release(*make_local_state_store(state_dir));
 }
 
 Heartbeat::Heartbeat(Lease& lease, milliseconds ttl)

@@ -1,15 +1,19 @@
 #pragma once
-// The deploy lock: a lease kept on the target (<root>/.shipgate/lock) that
-// names its holder (CI system, job URL, user, host, pid), has a TTL, and
-// is renewed by a heartbeat while the run lasts. A lease whose holder
-// stopped renewing expires by itself; a lease held by a dead process on
-// this same host is stale at once. Reading and replacing the lease happens
-// under flock(2) on <root>/.shipgate/lock.guard, which the kernel releases
-// when a process dies, so no crash can leave the guard held.
+// The deploy lock: a lease kept on the target ("lock" in the target's
+// StateStore: <root>/.shipgate/lock) that names its holder (CI system, job
+// URL, user, host, pid), has a TTL, and is renewed by a heartbeat while
+// the run lasts. A lease whose holder stopped renewing expires by itself;
+// a lease held by a dead process on this same host is stale at once.
+// Replacing the lease is a StateStore::update, under flock(2) on
+// <root>/.shipgate/lock.guard, which the kernel releases when a process
+// dies, so no crash can leave the guard held (older shipgate versions use
+// the same guard, so they and this one exclude each other).
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -18,6 +22,7 @@
 
 #include "core/error.hpp"
 #include "core/time.hpp"
+#include "deploy/state_store.hpp"
 
 namespace deploy {
 
@@ -46,8 +51,11 @@ using LeaseClock = std::function<core::SystemTime()>; // injectable for clock-sk
 
 class Lease {
 public:
-  // `state_dir` is <root>/.shipgate (created when missing).
-  Lease(std::filesystem::path state_dir, LeaseOwner owner, std::chrono::milliseconds ttl,
+  // The lease in `store` (whose folder acquire() creates when missing).
+  Lease(std::shared_ptr<StateStore> store, LeaseOwner owner, std::chrono::milliseconds ttl,
+        LeaseClock clock = nullptr);
+  // `state_dir` is <root>/.shipgate on this machine (a local store).
+  Lease(const std::filesystem::path& state_dir, LeaseOwner owner, std::chrono::milliseconds ttl,
         LeaseClock clock = nullptr);
   ~Lease(); // releases the lease if still held
   Lease(const Lease&) = delete;
@@ -66,16 +74,24 @@ public:
   bool held() const { return m_held; }
   const std::string& token() const { return m_token; }
 
-  // The lease as it is on disk (nullopt when there is none).
+  // The lease as it is in the store (nullopt when there is none); an
+  // ErrorKind::blocked error when the lock file is unreadable.
+  static core::Result<std::optional<LeaseInfo>> read(StateStore& store);
   static core::Result<std::optional<LeaseInfo>> read(const std::filesystem::path& state_dir);
-  // Removes whatever lease is there, under the guard; returns what it removed.
+  // Removes whatever lease is there (an unreadable one too), under the
+  // guard; returns what it removed (an empty token: it was unreadable).
+  static core::Result<std::optional<LeaseInfo>> force_release(StateStore& store);
   static core::Result<std::optional<LeaseInfo>> force_release(const std::filesystem::path& state_dir);
 
 private:
-  std::filesystem::path m_dir;
+  std::shared_ptr<StateStore> m_store;
   LeaseOwner m_owner;
   std::chrono::milliseconds m_ttl;
   LeaseClock m_clock;
+  // Guards m_token and m_held against the Heartbeat thread renewing while
+  // the owning thread acquires or releases; held for one store update.
+  // One per lease, so a slow host does not delay other hosts' renewals.
+  std::mutex m_members;
   std::string m_token;
   bool m_held = false;
 };

@@ -1,20 +1,11 @@
 #include "deploy/ledger.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
-#include <fstream>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "deploy/jsonl.hpp"
-#include "deploy/layout.hpp"
 
 namespace deploy {
 namespace fs = std::filesystem;
 using nlohmann::json;
 namespace {
-
 
 struct StringField {
   const char* name;
@@ -75,6 +66,7 @@ std::string problem_with(const json& line) {
   return {};
 }
 
+fs::path folder_of(const fs::path& file) { return file.has_parent_path() ? file.parent_path() : fs::path("."); }
 
 } // namespace
 
@@ -104,10 +96,17 @@ LedgerEntry LedgerEntry::from_json(const json& line) {
   return entry;
 }
 
-core::Status Ledger::append(const LedgerEntry& entry) const { return jsonl::append_line(m_file, entry.to_json().dump() + "\n", "the ledger"); }
+Ledger::Ledger(std::shared_ptr<StateStore> store, std::string name)
+    : m_store(std::move(store)), m_name(std::move(name)) {}
+
+Ledger::Ledger(const fs::path& file) : Ledger(make_local_state_store(folder_of(file)), file.filename().string()) {}
+
+core::Status Ledger::append(const LedgerEntry& entry) const {
+  return jsonl::append_line(*m_store, m_name, entry.to_json().dump() + "\n", "the ledger");
+}
 
 core::Result<LedgerRead> Ledger::read() const {
-  auto lines = jsonl::read_lines(m_file, "the ledger", problem_with);
+  auto lines = jsonl::read_lines(*m_store, m_name, "the ledger", problem_with);
   if (!lines) return lines.error();
   LedgerRead result;
   for (const auto& line : lines->values) result.entries.push_back(LedgerEntry::from_json(line));

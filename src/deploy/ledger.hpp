@@ -1,10 +1,11 @@
 #pragma once
 // The ledger: an append-only JSON-lines file on the target
-// (<root>/.shipgate/ledger.jsonl) recording every deploy, rollback,
+// (ledger.jsonl in the target's StateStore: <root>/.shipgate) recording every deploy, rollback,
 // reconciliation, unblock and forced lock release. It is the record that
 // makes rollbacks exact: the "last good version" is read from it, never
 // inferred from directory order or modification times.
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "core/time.hpp"
+#include "deploy/state_store.hpp"
 
 namespace deploy {
 
@@ -47,8 +49,11 @@ struct LedgerRead {
 
 class Ledger {
 public:
-  explicit Ledger(std::filesystem::path file) : m_file(std::move(file)) {}
-  const std::filesystem::path& file() const { return m_file; }
+  explicit Ledger(std::shared_ptr<StateStore> store, std::string name = "ledger.jsonl");
+  // `file` on this machine (a local store on its folder).
+  explicit Ledger(const std::filesystem::path& file);
+  // The file, for messages ("/srv/app/.shipgate/ledger.jsonl").
+  std::string file() const { return m_store->where(m_name); }
   // One write(2) of one line with O_APPEND, then fsync (and the folder's
   // fsync when the file was created). A torn last line left by a crash is
   // first terminated, so it never swallows the new entry.
@@ -59,7 +64,8 @@ public:
   core::Result<LedgerRead> read() const;
 
 private:
-  std::filesystem::path m_file;
+  std::shared_ptr<StateStore> m_store;
+  std::string m_name;
 };
 
 } // namespace deploy
