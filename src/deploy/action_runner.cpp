@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
+#include <thread>
 
 #include "core/interrupt.hpp"
 #include "core/text.hpp"
+#include "core/time.hpp"
 #include "deploy/artifact.hpp"
-#include "deploy/layout.hpp"
+#include "deploy/blue_green.hpp"
+#include "deploy/parallel.hpp"
 #include "smoke/executor.hpp"
 #include "smoke/runner.hpp"
 #include "smoke/verdict.hpp"
@@ -15,40 +17,10 @@
 namespace deploy {
 namespace {
 
-namespace fs = std::filesystem;
 using core::CheckStatus;
 using core::ErrorKind;
 
-// ---------------------------------------------------------------- config snapshots
-
-fs::path config_path(const Unit& unit, const std::string& file) {
-  return fs::path(file).is_absolute() ? fs::path(file) : unit.driver->root() / file;
-}
-
-std::string snapshot_name(const std::string& file) {
-  std::string out;
-  for (char c : file) out += c == '/' ? '%' : c;
-  return out;
-}
-
-fs::path snapshot_dir(const Unit& unit, const std::string& release) {
-  return unit.driver->state_dir() / "backups" / release / "config";
-}
-
-
-core::Status copy_file_synced(const fs::path& from, const fs::path& to) {
-  std::error_code error;
-  fs::create_directories(to.parent_path(), error);
-  const fs::path temp = to.string() + ".shipgate-tmp";
-  fs::copy_file(from, temp, fs::copy_options::overwrite_existing, error);
-  if (error) return core::make_error(ErrorKind::runtime, "cannot copy " + from.string() + " to " + to.string() + ": " + error.message());
-  if (auto synced = layout::fsync_path(temp); !synced) return synced;
-  fs::rename(temp, to, error);
-  if (error) return core::make_error(ErrorKind::runtime, "cannot write " + to.string() + ": " + error.message());
-  return layout::fsync_path(to.parent_path());
-}
-
-// ---------------------------------------------------------------- verification
+constexpr Milliseconds k_pause_poll{250};
 
 smoke::Suite capped(const smoke::Suite& suite, Milliseconds remaining) {
   smoke::Suite out = suite;
@@ -56,50 +28,99 @@ smoke::Suite capped(const smoke::Suite& suite, Milliseconds remaining) {
   return out;
 }
 
-
 // The result's entry for one action ("deploy/03-switch-api"), announced
 // on stderr as it starts.
 core::Check& start_action(Run& run, const std::string& prefix, int index, std::size_t total, const Action& action) {
   char number[16];
   std::snprintf(number, sizeof number, "%02d", index);
   run.progress(prefix + " [" + std::to_string(index) + "/" + std::to_string(total) + "] " + action.describe());
-  return run.add_check(prefix + "/" + number + "-" + std::string(to_string(action.kind)) + "-" + action.service,
-                       action.describe(), CheckStatus::pass, "");
+  std::string id = prefix + "/" + number + "-" + std::string(to_string(action.kind)) + "-" + action.service;
+  if (action.batch >= 0) id += "-batch" + std::to_string(action.batch + 1);
+  return run.add_check(id, action.describe(), CheckStatus::pass, "");
+}
+
+const CommandSpec* command_of(const ServiceSpec& spec, Action::Kind kind) {
+  switch (kind) {
+  case Action::Kind::stop: return &spec.stop;
+  case Action::Kind::start: return &spec.start;
+  case Action::Kind::reload: return &spec.reload;
+  case Action::Kind::restart: return &spec.restart;
+  default: return nullptr;
+  }
+}
+
+std::string names_of(const std::vector<Unit*>& units) {
+  std::string out;
+  for (const Unit* unit : units) out += (out.empty() ? "" : ", ") + unit->name();
+  return out;
 }
 
 } // namespace
 
-namespace fs = std::filesystem;
-using core::CheckStatus;
-using core::ErrorKind;
-
 core::Status ActionRunner::perform(const Action& action, bool rolling_back, const ResolvedPlan& plan, core::Check& check) {
+  m_failed.clear();
   const ServiceSpec* service = service_spec(plan, action.service);
   if (!service) return core::make_error(ErrorKind::runtime, "service " + action.service + " is not in the plan");
   const auto start = SteadyClock::now();
   std::string log;
   core::Status status = dispatch(action, *service, rolling_back, plan, log, check);
   check.seconds = seconds_since(start);
-  check.transcript = log;
+  check.transcript = core::truncate(log, k_max_transcript);
   check.status = status ? CheckStatus::pass : CheckStatus::fail;
   if (!status) check.explanation = status.error().describe();
   else if (check.explanation.empty()) check.explanation = "done";
   return status;
 }
 
-core::Status ActionRunner::dispatch(const Action& action, const ServiceSpec& service, bool rolling_back, const ResolvedPlan& plan,
-                      std::string& log, core::Check& check) {
+core::Status ActionRunner::each(const std::vector<Unit*>& units, const PerUnit& fn, std::string& log) {
+  std::vector<std::string> logs(units.size());
+  std::vector<core::Status> results(units.size(), core::ok_status());
+  parallel_for(units.size(), m_run.jobs(), [&](std::size_t i) { results[i] = fn(*units[i], logs[i]); });
+  m_failed.clear();
+  std::vector<const core::Error*> errors;
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    log += logs[i];
+    if (!results[i]) {
+      m_failed.push_back(units[i]);
+      errors.push_back(&results[i].error());
+    }
+  }
+  if (errors.empty()) return core::ok_status();
+  core::Error error = *errors.front();
+  if (errors.size() > 1)
+    error.message += " (" + std::to_string(errors.size()) + " targets failed: " + names_of(m_failed) + ")";
+  return error;
+}
+
+std::vector<Unit*> ActionRunner::units_for(const Action& action, bool rolling_back) const {
+  std::vector<Unit*> out;
+  for (Unit* unit : units_of(m_run.env(), action.service)) {
+    if (action.batch >= 0 && unit->batch != action.batch) continue;
+    const bool chosen = std::find(m_only.begin(), m_only.end(), unit) != m_only.end();
+    if (!m_only.empty() && !chosen) continue;
+    // A host dropped within max_failures was already put back alone.
+    if (unit->dropped && !chosen) continue;
+    // A rollback undoes what the run did: the targets it touched.
+    if (rolling_back && action.in_batch && !unit->touched) continue;
+    out.push_back(unit);
+  }
+  return out;
+}
+
+core::Status ActionRunner::dispatch(const Action& action, const ServiceSpec& service, bool rolling_back,
+                                    const ResolvedPlan& plan, std::string& log, core::Check& check) {
   switch (action.kind) {
   case Action::Kind::prepare: return m_prepare(service, log);
-  case Action::Kind::snapshot_config: return snapshot(service, log);
+  case Action::Kind::snapshot_config: return snapshot(action, service, log);
   case Action::Kind::backup: return backup(service, *action.backup, log);
   case Action::Kind::stop:
   case Action::Kind::start:
   case Action::Kind::reload:
-  case Action::Kind::restart: return command(action, rolling_back, log);
-  case Action::Kind::switch_current: return switch_units(service, rolling_back, log);
-  case Action::Kind::restore_config: return restore(service, log);
-  case Action::Kind::verify: return verify(service, rolling_back, plan, log, check);
+  case Action::Kind::restart: return command(action, rolling_back, plan, log);
+  case Action::Kind::switch_current: return switch_units(action, rolling_back, plan, log);
+  case Action::Kind::restore_config: return restore(action, log);
+  case Action::Kind::verify: return verify(action, service, rolling_back, plan, log, check);
+  case Action::Kind::pause: return core::ok_status(); // run_forward waits itself
   }
   return core::ok_status();
 }
@@ -108,152 +129,276 @@ std::string ActionRunner::target_release(const Unit& unit, bool rolling_back) co
   return rolling_back ? unit.back_to.value_or("") : m_run.m_release;
 }
 
-core::Status ActionRunner::command(const Action& action, bool rolling_back, std::string& log) {
-  for (Unit* unit : units_of(m_run.env(), action.service)) {
-    const std::string kind(to_string(action.kind));
-    if (rolling_back && !unit->back_to && action.kind != Action::Kind::stop) {
+const ServiceSpec& ActionRunner::spec_for(const ResolvedPlan& plan, const Unit& unit, const std::string& service) {
+  const ServiceSpec* shared = service_spec(plan, service);
+  if (unit.driver->variables().empty()) return *shared;
+  std::lock_guard<std::mutex> guard(m_mutex);
+  const auto key = std::make_pair(&plan, unit.driver->key() + "\n" + service);
+  auto found = m_specs.find(key);
+  if (found != m_specs.end()) return found->second;
+  // The environment-wide plan resolved; only the target's own values can
+  // fail here, and then its stand-ins are the best available.
+  auto own = unit_service(plan, unit);
+  return m_specs.emplace(key, own ? *own : *shared).first->second;
+}
+
+core::Status ActionRunner::command(const Action& action, bool rolling_back, const ResolvedPlan& plan, std::string& log) {
+  const std::string kind(to_string(action.kind));
+  return each(units_for(action, rolling_back), [&](Unit& unit, std::string& out) -> core::Status {
+    if (rolling_back && !unit.back_to && action.kind != Action::Kind::stop) {
       // A first deploy has nothing older to start: the failed release stays stopped.
-      log += unit->driver->describe() + ": first deploy, no earlier release to " + kind + "; left stopped\n";
-      continue;
+      out += unit.name() + ": first deploy, no earlier release to " + kind + "; left stopped\n";
+      return core::ok_status();
     }
-    m_run.journal(*unit, kind, "begin");
-    if (action.kind == Action::Kind::stop) unit->stopped = true;
-    auto done = m_run.run_command(*action.command, *unit, target_release(*unit, rolling_back), rolling_back, log);
-    m_run.journal(*unit, kind, done ? "done" : "failed");
-    if (!done) return core::make_error(ErrorKind::runtime, unit->driver->describe() + ": " + done.error().describe());
-    if (action.kind != Action::Kind::stop) unit->stopped = false;
-  }
-  return core::ok_status();
+    const CommandSpec* command = command_of(spec_for(plan, unit, action.service), action.kind);
+    if (!command || command->empty()) return core::ok_status();
+    m_run.journal(unit, kind, "begin");
+    if (action.kind == Action::Kind::stop) {
+      unit.stopped = true;
+      unit.touched = true;
+    }
+    auto done = m_run.run_command(*command, unit, target_release(unit, rolling_back), rolling_back, out);
+    m_run.journal(unit, kind, done ? "done" : "failed");
+    if (!done) return core::make_error(ErrorKind::runtime, unit.name() + ": " + done.error().describe());
+    if (action.kind != Action::Kind::stop) unit.stopped = false;
+    return core::ok_status();
+  }, log);
 }
 
-core::Status ActionRunner::switch_units(const ServiceSpec& service, bool rolling_back, std::string& log) {
-  for (Unit* unit : units_of(m_run.env(), service.name)) {
-    if (rolling_back && !unit->switched) {
-      log += unit->driver->describe() + ": not switched, nothing to undo\n";
-      continue;
+void ActionRunner::set_colour_hooks(Unit& unit, const ResolvedPlan& plan, bool rolling_back) {
+  BlueGreenDriver* blue_green = as_blue_green(*unit.driver);
+  if (!blue_green) return;
+  const ServiceSpec* service = service_spec(plan, unit.service);
+  auto colour_spec = [this, &plan, &unit, service](const std::string& colour) -> core::Result<ServiceSpec> {
+    Variables values = {{"COLOUR", colour}};
+    for (const auto& spec : service->strategy.blue_green.colours)
+      if (spec.name == colour)
+        for (const auto& [name, value] : spec.variables) values[name] = value;
+    return unit_service(plan, unit, values);
+  };
+  ColourHooks hooks;
+  hooks.command = [this, &unit, colour_spec, rolling_back](const std::string& colour, const std::string& what,
+                                                           const std::string& release,
+                                                           std::string& log) -> core::Status {
+    auto spec = colour_spec(colour);
+    if (!spec) return spec.error();
+    const CommandSpec& command = what == "stop" ? spec->stop : spec->start;
+    if (command.empty()) return core::ok_status();
+    return m_run.run_command(command, unit, release, rolling_back, log);
+  };
+  hooks.verify = [this, colour_spec, rolling_back](const std::string& colour, std::string& log) -> core::Status {
+    auto spec = colour_spec(colour);
+    if (!spec) return spec.error();
+    std::string headline;
+    auto healthy = health(*spec, colour, rolling_back, log, headline);
+    if (healthy) return healthy;
+    // The blue-green driver names the colour itself.
+    core::Error error = healthy.error();
+    if (core::starts_with(error.message, colour + ": ")) error.message.erase(0, colour.size() + 2);
+    return error;
+  };
+  blue_green->set_hooks(std::move(hooks));
+}
+
+core::Status ActionRunner::switch_units(const Action& action, bool rolling_back, const ResolvedPlan& plan,
+                                        std::string& log) {
+  return each(units_for(action, rolling_back), [&](Unit& unit, std::string& out) -> core::Status {
+    if (rolling_back && !unit.switched) {
+      out += unit.name() + ": not switched, nothing to undo\n";
+      return core::ok_status();
     }
-    const std::string target = target_release(*unit, rolling_back);
+    const std::string target = target_release(unit, rolling_back);
     if (target.empty()) {
-      log += unit->driver->describe() + ": no earlier release to return to (first deploy); left as is\n";
-      continue;
+      out += unit.name() + ": no earlier release to return to (first deploy); left as is\n";
+      return core::ok_status();
     }
-    auto status = unit->driver->status();
-    const std::string before = status && status->current ? *status->current : std::string();
-    m_run.journal(*unit, "switch", "begin", {{"from", before}, {"to", target}});
-    auto switched = unit->driver->activate(target, rolling_back);
-    m_run.journal(*unit, "switch", switched ? "done" : "failed", {{"from", before}, {"to", target}});
+    const std::string before = rolling_back ? m_run.m_release : unit.from.value_or("");
+    set_colour_hooks(unit, plan, rolling_back);
+    m_run.journal(unit, "switch", "begin", {{"from", before}, {"to", target}});
+    auto switched = unit.driver->activate(target, rolling_back);
+    out += unit.driver->take_log();
+    m_run.journal(unit, "switch", switched ? "done" : "failed", {{"from", before}, {"to", target}});
     if (!switched) return switched;
-    unit->switched = !rolling_back;
-    if (!rolling_back) unit->went_live = true;
-    log += unit->driver->describe() + ": current -> releases/" + target + "\n";
-  }
-  return core::ok_status();
+    unit.switched = !rolling_back;
+    if (!rolling_back) {
+      unit.went_live = true;
+      unit.touched = true;
+    }
+    out += unit.name() + ": current -> releases/" + target + "\n";
+    return core::ok_status();
+  }, log);
 }
 
-core::Status ActionRunner::snapshot(const ServiceSpec& service, std::string& log) {
-  std::string combined;
-  for (Unit* unit : units_of(m_run.env(), service.name)) {
-    nlohmann::json manifest = nlohmann::json::object();
-    const fs::path dir = snapshot_dir(*unit, m_run.m_release);
-    m_run.journal(*unit, "snapshot-config", "begin");
+core::Status ActionRunner::snapshot(const Action& action, const ServiceSpec& service, std::string& log) {
+  const auto units = units_for(action, false);
+  std::vector<std::string> combined(units.size());
+  auto done = each(units, [&](Unit& unit, std::string& out) -> core::Status {
+    m_run.journal(unit, "snapshot-config", "begin");
+    auto manifest = unit.driver->snapshot_config(m_run.m_release, service.config_files);
+    if (!manifest) return core::make_error(ErrorKind::runtime, unit.name() + ": " + manifest.error().describe());
+    const auto index = static_cast<std::size_t>(std::find(units.begin(), units.end(), &unit) - units.begin());
     for (const auto& file : service.config_files) {
-      const fs::path source = config_path(*unit, file);
-      std::error_code ignored;
-      if (!fs::exists(source, ignored)) {
-        manifest[file] = nullptr;
-        log += source.string() + ": absent (nothing to snapshot)\n";
+      const auto digest = manifest->find(file);
+      if (digest == manifest->end() || !digest->is_string()) {
+        out += unit.name() + ": " + file + ": absent (nothing to snapshot)\n";
         continue;
       }
-      if (auto copied = copy_file_synced(source, dir / snapshot_name(file)); !copied) return copied;
-      auto digest = sha256_file(source);
-      if (!digest) return digest.error();
-      manifest[file] = *digest;
-      combined += file + " " + *digest + "\n";
-      log += source.string() + ": sha256 " + *digest + "\n";
+      combined[index] += file + " " + digest->get<std::string>() + "\n";
+      out += unit.name() + ": " + file + ": sha256 " + digest->get<std::string>() + "\n";
     }
-    std::ofstream(dir / "manifest.json") << manifest.dump(1) << "\n";
-    (void)layout::fsync_path(dir / "manifest.json");
-    m_run.journal(*unit, "snapshot-config", "done");
-  }
-  m_run.m_config_sha[service.name] = combined;
-  return core::ok_status();
+    m_run.journal(unit, "snapshot-config", "done");
+    return core::ok_status();
+  }, log);
+  std::string all;
+  for (const auto& text : combined) all += text;
+  m_run.m_config_sha[service.name] = all;
+  return done;
 }
 
-core::Status ActionRunner::restore(const ServiceSpec& service, std::string& log) {
-  for (Unit* unit : units_of(m_run.env(), service.name)) {
-    const fs::path dir = snapshot_dir(*unit, m_run.m_restore_from);
-    std::ifstream in(dir / "manifest.json");
-    if (!in) {
-      log += unit->driver->describe() + ": no configuration snapshot for " + m_run.m_restore_from + "\n";
-      continue;
-    }
-    const nlohmann::json manifest = nlohmann::json::parse(in, nullptr, false);
-    if (!manifest.is_object()) return core::make_error(ErrorKind::runtime, "unreadable " + (dir / "manifest.json").string());
-    for (const auto& [file, digest] : manifest.items()) {
-      if (!digest.is_string()) continue;
-      const fs::path target = config_path(*unit, file);
-      auto now = sha256_file(target);
-      if (now && *now == digest.get<std::string>()) continue;
-      if (auto copied = copy_file_synced(dir / snapshot_name(file), target); !copied) return copied;
-      log += target.string() + ": restored (sha256 " + digest.get<std::string>() + ")\n";
-    }
-  }
-  return core::ok_status();
+core::Status ActionRunner::restore(const Action& action, std::string& log) {
+  return each(units_for(action, true), [&](Unit& unit, std::string& out) -> core::Status {
+    auto restored = unit.driver->restore_config(m_run.m_restore_from);
+    if (!restored) return core::make_error(ErrorKind::runtime, unit.name() + ": " + restored.error().describe());
+    if (restored->empty()) out += unit.name() + ": configuration unchanged since " + m_run.m_restore_from + "\n";
+    for (const auto& line : *restored) out += unit.name() + ": " + line + "\n";
+    return core::ok_status();
+  }, log);
 }
 
 core::Status ActionRunner::backup(const ServiceSpec& service, const BackupSpec& spec, std::string& log) {
-  std::error_code ignored;
-  fs::create_directories(m_run.m_backup_dir, ignored);
   auto units = units_of(m_run.env(), service.name);
   Unit& unit = *units.front();
   m_run.journal(unit, "backup", "begin", {{"name", spec.name}});
   auto ran = m_run.run_command(spec.command, unit, m_run.m_release, false, log, m_run.m_backup_dir);
   if (!ran) return ran;
-  const fs::path output = spec.output;
-  const auto size = fs::file_size(output, ignored);
-  if (ignored || !fs::is_regular_file(output))
-    return core::make_error(ErrorKind::runtime, "backup " + spec.name + " did not produce " + output.string(),
+  auto facts = unit.driver->file_facts(spec.output);
+  if (!facts) return facts.error();
+  if (!*facts)
+    return core::make_error(ErrorKind::runtime, "backup " + spec.name + " did not produce " + spec.output, spec.location);
+  if ((*facts)->size == 0)
+    return core::make_error(ErrorKind::runtime, "backup " + spec.name + " produced an empty " + spec.output,
                             spec.location);
-  if (size == 0)
-    return core::make_error(ErrorKind::runtime, "backup " + spec.name + " produced an empty " + output.string(),
-                            spec.location);
-  auto digest = sha256_file(output);
-  if (!digest) return digest.error();
-  m_run.m_backups.push_back({{"service", service.name}, {"name", spec.name}, {"file", output.string()},
-                             {"bytes", size}, {"sha256", *digest}});
-  log += output.string() + ": " + std::to_string(size) + " bytes, sha256 " + *digest + "\n";
+  m_run.m_backups.push_back({{"service", service.name}, {"name", spec.name}, {"file", spec.output},
+                             {"bytes", (*facts)->size}, {"sha256", (*facts)->sha256}, {"target", unit.name()}});
+  log += spec.output + ": " + std::to_string((*facts)->size) + " bytes, sha256 " + (*facts)->sha256 + "\n";
   m_run.journal(unit, "backup", "done", {{"name", spec.name}});
   return core::ok_status();
 }
 
-core::Status ActionRunner::verify(const ServiceSpec& service, bool rolling_back, const ResolvedPlan&, std::string& log,
-                    core::Check& check) {
-  for (Unit* unit : units_of(m_run.env(), service.name)) {
-    const std::string target = target_release(*unit, rolling_back);
-    if (target.empty()) continue;
-    if (auto verified = unit->driver->verify(target); !verified) return verified;
-  }
-  if (!service.health) {
-    check.explanation = "no health checks in the plan; `current` verified";
+core::Status ActionRunner::health(const ServiceSpec& spec, const std::string& label, bool rolling_back,
+                                  std::string& log, std::string& headline) {
+  if (!spec.health) {
+    headline = "no health checks in the plan; `current` verified";
     return core::ok_status();
   }
   auto executor = smoke::make_real_executor();
   auto clock = smoke::make_real_clock();
   smoke::Runner runner(*executor, *clock);
-  const smoke::Suite suite = rolling_back ? *service.health : capped(*service.health, m_run.remaining());
+  const smoke::Suite suite = rolling_back ? *spec.health : capped(*spec.health, m_run.remaining());
   const smoke::SmokeReport report = runner.run(suite);
   core::StepResult judged = smoke::judge(suite, report);
-  for (auto& sub : judged.checks) {
-    log += "[" + std::string(core::to_string(sub.status)) + "] " + sub.id + ": " + sub.explanation + "\n";
-    sub.id = "health/" + service.name + "/" + sub.id;
-    m_health.push_back(sub);
+  const std::string prefix = label.empty() ? "" : label + ": ";
+  {
+    std::lock_guard<std::mutex> guard(m_mutex);
+    for (auto& sub : judged.checks) {
+      log += prefix + "[" + std::string(core::to_string(sub.status)) + "] " + sub.id + ": " + sub.explanation + "\n";
+      sub.id = "health/" + spec.name + "/" + (label.empty() ? "" : label + "/") + sub.id;
+      m_health.push_back(sub);
+    }
   }
-  if (judged.verdict == core::Verdict::pass) {
-    check.explanation = judged.headline;
+  headline = judged.headline;
+  if (judged.verdict == core::Verdict::pass) return core::ok_status();
+  return core::make_error(ErrorKind::runtime,
+                          prefix + "health checks of " + spec.name + " failed: " + judged.headline);
+}
+
+core::Status ActionRunner::verify(const Action& action, const ServiceSpec& service, bool rolling_back,
+                                  const ResolvedPlan& plan, std::string& log, core::Check& check) {
+  const auto units = units_for(action, rolling_back);
+  const bool several = units_of(m_run.env(), service.name).size() > 1;
+  std::vector<std::string> headlines(units.size());
+  auto done = each(units, [&](Unit& unit, std::string& out) -> core::Status {
+    const std::string target = target_release(unit, rolling_back);
+    if (target.empty()) return core::ok_status();
+    if (auto verified = unit.driver->verify(target); !verified) return verified;
+    const auto index = static_cast<std::size_t>(std::find(units.begin(), units.end(), &unit) - units.begin());
+    return health(spec_for(plan, unit, service.name), several ? unit.name() : std::string(), rolling_back, out,
+                  headlines[index]);
+  }, log);
+  if (done) {
+    if (units.size() == 1) check.explanation = headlines.front();
+    else check.explanation = std::to_string(units.size()) + " targets verified" +
+                             (service.health ? ", health checks passed on each" : " (no health checks in the plan)");
+  }
+  return done;
+}
+
+namespace {
+
+// Whether the hosts that failed an action of their batch stay within the
+// strategy's max_failures: then they are rolled back alone and the deploy
+// goes on. Never for the canary batch, and never when no host of the
+// batch is left.
+bool tolerated(Run& run, const Action& action, const std::vector<Unit*>& failed, const ResolvedPlan& plan) {
+  const ServiceSpec* service = service_spec(plan, action.service);
+  if (!action.in_batch || !service || failed.empty() || service->strategy.max_failures <= 0) return false;
+  if (service->strategy.kind == StrategySpec::Kind::canary && action.batch == 0) return false;
+  int dropped = 0, batch_size = 0;
+  for (Unit* unit : units_of(run.env(), action.service)) {
+    if (action.batch >= 0 && unit->batch != action.batch) continue;
+    ++batch_size;
+    if (unit->dropped) ++dropped;
+  }
+  const int total = dropped + static_cast<int>(failed.size());
+  return total <= service->strategy.max_failures && total < batch_size;
+}
+
+// A canary pause: a fixed time, or until `deploy-stage --resume`.
+core::Status pause(Run& run, const Action& action, core::Check& check) {
+  const auto start = SteadyClock::now();
+  auto units = units_of(run.env(), action.service);
+  if (!action.until_resume) {
+    const auto until = start + action.pause;
+    while (SteadyClock::now() < until) {
+      const std::string stop = run.stop_reason();
+      if (!stop.empty()) return core::make_error(ErrorKind::runtime, stop);
+      std::this_thread::sleep_for(std::min<Milliseconds>(
+          k_pause_poll, std::chrono::duration_cast<Milliseconds>(until - SteadyClock::now())));
+    }
+    run.extend_deadline(std::chrono::duration_cast<Milliseconds>(SteadyClock::now() - start));
+    check.explanation = "paused " + format_seconds(seconds_since(start)) + " after the canary batch";
     return core::ok_status();
   }
-  return core::make_error(ErrorKind::runtime, "health checks of " + service.name + " failed: " + judged.headline);
+  run.for_each(units, [&](Unit& unit) { run.journal(unit, "pause", "begin", {{"run", run.run_id()}}); });
+  run.progress("paused after the canary batch of " + action.service + ": run `shipgate deploy-stage --resume` "
+               "(or --abort) with the same --plan and --env to go on");
+  auto store = units.front()->driver->state_store();
+  std::string verdict, by;
+  for (;;) {
+    const std::string stop = run.stop_reason();
+    if (!stop.empty() && !core::starts_with(stop, "the planned deadline")) return core::make_error(ErrorKind::runtime, stop);
+    auto control = store->read("control.json");
+    if (control && *control) {
+      const auto value = nlohmann::json::parse(**control, nullptr, false);
+      if (value.is_object() && value.value("run", "") == run.run_id()) {
+        verdict = value.value("action", "");
+        by = value.value("by", "");
+        (void)store->remove("control.json");
+        if (verdict == "resume" || verdict == "abort") break;
+      }
+    }
+    std::this_thread::sleep_for(k_pause_poll);
+  }
+  run.extend_deadline(std::chrono::duration_cast<Milliseconds>(SteadyClock::now() - start));
+  run.for_each(units, [&](Unit& unit) { run.journal(unit, "pause", "done", {{"decision", verdict}, {"by", by}}); });
+  const std::string who = by.empty() ? std::string("someone") : by;
+  if (verdict == "abort")
+    return core::make_error(ErrorKind::runtime, "aborted by " + who + " during the canary pause");
+  check.explanation = "resumed by " + who + " after " + format_seconds(seconds_since(start));
+  return core::ok_status();
 }
+
+} // namespace
 
 Outcome run_forward(Run& run, ActionRunner& runner, const std::vector<Action>& actions, const ResolvedPlan& plan,
                     const std::string& prefix) {
@@ -267,9 +412,44 @@ Outcome run_forward(Run& run, ActionRunner& runner, const std::vector<Action>& a
       break;
     }
     core::Check& check = start_action(run, prefix, index, actions.size(), action);
+    if (action.kind == Action::Kind::pause) {
+      const auto start = SteadyClock::now();
+      auto paused = pause(run, action, check);
+      check.seconds = seconds_since(start);
+      if (!paused) {
+        check.status = CheckStatus::fail;
+        check.explanation = paused.error().describe();
+        outcome = {true, paused.error().describe(), ErrorKind::runtime, false};
+        break;
+      }
+      continue;
+    }
     auto done = runner.perform(action, false, plan, check);
     if (done && !run.journal_error().empty())
       done = core::make_error(ErrorKind::runtime, "cannot write the journal: " + run.journal_error());
+    if (!done && !core::interrupted() && tolerated(run, action, runner.failed_units(), plan)) {
+      // Within max_failures: these hosts go back alone; the rest goes on.
+      const std::vector<Unit*> failed = runner.failed_units();
+      for (Unit* unit : failed) unit->dropped = true;
+      runner.only(failed);
+      const auto failures = run_backward(run, runner, rollback_actions(plan, {action.service}), plan,
+                                         prefix + "-drop" + std::to_string(index));
+      runner.only({});
+      for (Unit* unit : failed) {
+        unit->switched = false;
+        unit->stopped = false;
+        run.m_dropped.push_back(unit->name());
+      }
+      check.status = CheckStatus::warn;
+      check.explanation = done.error().describe() + "; within max_failures (" +
+                          std::to_string(service_spec(plan, action.service)->strategy.max_failures) +
+                          "): rolled back alone" + (failures.empty() ? "" : " (that rollback failed: " + failures.front() + ")") +
+                          ", the deploy goes on without them";
+      if (!failures.empty())
+        for (Unit* unit : failed) unit->rollback_failed = true;
+      run.clear_journal_error();
+      continue;
+    }
     if (!done) {
       outcome = {true, done.error().describe(), done.error().kind, false};
       break;
@@ -291,7 +471,10 @@ std::vector<std::string> run_backward(Run& run, ActionRunner& runner, const std:
     ++index;
     core::Check& check = start_action(run, prefix, index, actions.size(), action);
     auto done = runner.perform(action, true, plan, check);
-    if (!done) failures.push_back(done.error().describe());
+    if (!done) {
+      failures.push_back(done.error().describe());
+      for (Unit* unit : runner.failed_units()) unit->rollback_failed = true;
+    }
   }
   return failures;
 }
@@ -308,6 +491,5 @@ void finish_result(Run& run, ActionRunner& runner) {
   for (auto& check : runner.m_health) run.result().checks.push_back(check);
   runner.m_health.clear();
 }
-
 
 } // namespace deploy

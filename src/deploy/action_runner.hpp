@@ -1,8 +1,11 @@
 #pragma once
 // Performing the actions of deploy/actions.hpp on the targets of a run:
-// each one journalled before and after, timed, its output kept as the
-// transcript of its entry in the result. Internal to the deploy engine.
+// each one journalled before and after on every target it touches, timed,
+// its output kept as the transcript of its entry in the result. An action
+// works on its targets `--jobs` at a time. Internal to the deploy engine.
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -16,34 +19,43 @@ public:
   using Prepare = std::function<core::Status(const ServiceSpec& service, std::string& log)>;
   ActionRunner(Run& run, Prepare prepare) : m_run(run), m_prepare(std::move(prepare)) {}
 
-  // Performs one action on every unit of its service; fills `check`.
+  // Performs one action on its targets; fills `check`. When it fails on
+  // some targets only, failed_units() names them.
   core::Status perform(const Action& action, bool rolling_back, const ResolvedPlan& plan, core::Check& check);
+  const std::vector<Unit*>& failed_units() const { return m_failed; }
 
-private:
-  core::Status dispatch(const Action& action, const ServiceSpec& service, bool rolling_back, const ResolvedPlan& plan,
-                        std::string& log, core::Check& check);
+  // Restricts the next actions to `units` (a rollback of single hosts);
+  // empty: no restriction.
+  void only(std::vector<Unit*> units) { m_only = std::move(units); }
 
-  std::string target_release(const Unit& unit, bool rolling_back) const;
-
-  core::Status command(const Action& action, bool rolling_back, std::string& log);
-
-  core::Status switch_units(const ServiceSpec& service, bool rolling_back, std::string& log);
-
-  core::Status snapshot(const ServiceSpec& service, std::string& log);
-
-  core::Status restore(const ServiceSpec& service, std::string& log);
-
-  core::Status backup(const ServiceSpec& service, const BackupSpec& spec, std::string& log);
-
-  core::Status verify(const ServiceSpec& service, bool rolling_back, const ResolvedPlan&, std::string& log,
-                      core::Check& check);
-
-public:
   std::vector<core::Check> m_health; // the smoke checks, appended to the result after the actions
 
 private:
+  using PerUnit = std::function<core::Status(Unit& unit, std::string& log)>;
+  // fn on each unit, `jobs` at a time; per-unit logs joined in unit order.
+  core::Status each(const std::vector<Unit*>& units, const PerUnit& fn, std::string& log);
+  std::vector<Unit*> units_for(const Action& action, bool rolling_back) const;
+  core::Status dispatch(const Action& action, const ServiceSpec& service, bool rolling_back, const ResolvedPlan& plan,
+                        std::string& log, core::Check& check);
+  std::string target_release(const Unit& unit, bool rolling_back) const;
+  const ServiceSpec& spec_for(const ResolvedPlan& plan, const Unit& unit, const std::string& service);
+  core::Status command(const Action& action, bool rolling_back, const ResolvedPlan& plan, std::string& log);
+  core::Status switch_units(const Action& action, bool rolling_back, const ResolvedPlan& plan, std::string& log);
+  core::Status snapshot(const Action& action, const ServiceSpec& service, std::string& log);
+  core::Status restore(const Action& action, std::string& log);
+  core::Status backup(const ServiceSpec& service, const BackupSpec& spec, std::string& log);
+  core::Status verify(const Action& action, const ServiceSpec& service, bool rolling_back, const ResolvedPlan& plan,
+                      std::string& log, core::Check& check);
+  core::Status health(const ServiceSpec& spec, const std::string& label, bool rolling_back, std::string& log,
+                      std::string& headline);
+  void set_colour_hooks(Unit& unit, const ResolvedPlan& plan, bool rolling_back);
+
   Run& m_run;
   Prepare m_prepare;
+  std::vector<Unit*> m_only;
+  std::vector<Unit*> m_failed;
+  std::mutex m_mutex; // m_health, m_specs
+  std::map<std::pair<const ResolvedPlan*, std::string>, ServiceSpec> m_specs; // per plan and unit key + service
 };
 
 
@@ -56,11 +68,13 @@ struct Outcome {
 
 
 // Runs `actions` forward; stops at the first failure or stop reason
-// (interruption, deadline, lost lock).
+// (interruption, deadline, lost lock). A failure of some hosts of a batch
+// within the service's max_failures rolls those hosts back alone and goes
+// on without them.
 Outcome run_forward(Run& run, ActionRunner& runner, const std::vector<Action>& actions, const ResolvedPlan& plan,
                     const std::string& prefix);
-// Runs rollback `actions` best effort: every action is attempted; returns
-// the failures.
+// Runs rollback `actions` best effort: every action is attempted on every
+// target it concerns; returns the failures.
 std::vector<std::string> run_backward(Run& run, ActionRunner& runner, const std::vector<Action>& actions,
                                       const ResolvedPlan& plan, const std::string& prefix);
 // Services the run stopped or switched: what a rollback must undo.

@@ -21,21 +21,34 @@ struct Action {
     start,            // a service's start command
     restore_config,   // rolling back: put the snapshotted configuration files back
     verify,           // wait until healthy, then the service's health checks
+    pause,            // canary: wait a while, or until `deploy-stage --resume`
   };
   Kind kind = Kind::prepare;
   std::string service;             // the service the action belongs to
   const CommandSpec* command = nullptr; // stop/reload/restart/start/backup
   const BackupSpec* backup = nullptr;   // backup
   bool rolling_back = false;            // part of a rollback: switch goes to the earlier release
+  int batch = -1;                       // the batch of the service it acts on; -1: every target
+  bool in_batch = false;                // the service's own switch/verify (max_failures applies)
+  std::string batch_label;              // "batch 2/4: web03, web04" (empty with one batch)
+  Duration pause{0};                    // pause
+  bool until_resume = false;            // pause
   std::string describe() const;    // "stop worker: systemctl stop worker"
 };
 std::string_view to_string(Action::Kind kind);
 
+// The targets of a service, by name, in the order of the plan (one per
+// local root, one per ssh host, one for a plugin).
+std::vector<std::string> target_names(const ServiceSpec& service);
+
 // Deploy: prepare every service (nothing live changes), then config
-// snapshots and backups, then per service in dependency order: stop the
-// services it names in stop_during_switch; switch and reload when it has a
-// reload command (it keeps running), else stop it, switch, restart, start
-// it; start the others again (reverse order); verify it.
+// snapshots and backups, then per service in dependency order and, within
+// a service, batch by batch (its strategy): stop the services it names in
+// stop_during_switch; switch and reload when it has a reload command (it
+// keeps running), else stop it, switch, restart, start it; start the
+// others again (reverse order); verify the batch. A canary pause follows
+// the first batch. Blue-green services switch in one step (the idle colour
+// is started and verified before traffic moves: deploy/blue_green.hpp).
 std::vector<Action> deploy_actions(const ResolvedPlan& plan);
 
 // Rollback of the switch part for the given services (those that were

@@ -1,14 +1,17 @@
 #pragma once
 // One target interface for every kind of target. A Driver changes the
-// releases of one target (a local root, or whatever a plugin manages);
-// the ledger, lock and journal of the target live in its state_dir(),
-// which is always a local folder (for a local root: <root>/.shipgate).
+// releases of one target (a local root, one ssh host, or whatever a plugin
+// manages); the ledger, lock and journal of the target live in its
+// state_store() (for a local root or an ssh host: <root>/.shipgate on that
+// machine; for a plugin: its state_dir on this machine).
 //
-// The `local` driver is deploy/local_driver.cpp; external targets are
-// executables under plugins/ speaking the JSON protocol of
-// docs/plugins.md through deploy/plugin_driver.cpp. Remote hosts over ssh
-// build on the same interface.
+// The `local` driver is deploy/local_driver.cpp, the `ssh` driver
+// deploy/ssh_driver.cpp; external targets are executables under plugins/
+// speaking the JSON protocol of docs/plugins.md through
+// deploy/plugin_driver.cpp. Blue-green (deploy/blue_green.hpp) wraps a
+// local or ssh driver.
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -21,6 +24,8 @@
 #include "core/error.hpp"
 #include "deploy/artifact.hpp"
 #include "deploy/plan.hpp"
+#include "deploy/state_store.hpp"
+#include "io/process.hpp"
 
 namespace deploy {
 
@@ -28,6 +33,12 @@ struct TargetStatus {
   std::optional<std::string> current; // the live release id
   std::vector<std::string> releases;  // complete releases, oldest first
   nlohmann::json details = nlohmann::json::object();
+};
+
+// A file on the target, as a backup left it.
+struct FileFacts {
+  std::uint64_t size = 0;
+  std::string sha256;
 };
 
 struct PrepareRequest {
@@ -43,7 +54,22 @@ public:
   virtual ~Driver() = default;
   virtual std::string describe() const = 0;          // "local:/srv/shop/api", "plugin:example"
   virtual std::filesystem::path root() const = 0;    // commands run with SHIPGATE_ROOT set to this
+  // <root>/.shipgate as the target's own commands see it (a path on the
+  // remote host for ssh): ${BACKUP_DIR} and config snapshots live below.
   virtual std::filesystem::path state_dir() const = 0;
+  // Tells targets apart: two units with the same key are the same target
+  // ("local:/srv/a", "ssh:deploy@10.0.0.2:22:/srv/a").
+  virtual std::string key() const { return describe(); }
+  // A folder on this machine for downloads (artifacts fetched before they
+  // are handed to prepare()).
+  virtual std::filesystem::path local_work_dir() const { return state_dir() / "incoming"; }
+  // Where the ledger, journal and lease are kept (default: a local store
+  // on state_dir()).
+  virtual std::shared_ptr<StateStore> state_store();
+  // Values this target adds to the plan's variables for its own commands
+  // and health checks: HOST and HOST_ADDRESS for an ssh host, COLOUR and
+  // the colour's values for blue-green. Empty for a local root.
+  virtual Variables variables() const { return {}; }
   virtual core::Status ensure() = 0;                 // create the layout / check the plugin answers
   virtual core::Result<TargetStatus> status() = 0;
   // Unpacks (or hands over) the verified artifact as release `request.release`;
@@ -63,6 +89,37 @@ public:
   // Removes a prepared release that never went live (and partial leftovers).
   virtual core::Status discard(const std::string& release) = 0;
   virtual core::Result<std::vector<std::string>> prune(int keep, const std::set<std::string>& protect) = 0;
+
+  // ---- commands and files on the target. The defaults act on this
+  // machine (local roots, plugins); the ssh driver acts on its host.
+
+  // Runs one command of the plan (argv in spec.argv; env_add, cwd,
+  // timeout, input as for io::run_process). A cwd below state_dir() is
+  // created when missing.
+  virtual io::ProcessResult run_command(const io::ProcessSpec& spec);
+  // Copies `files` (absolute, or relative to root()) into
+  // <state_dir>/backups/<release>/config/ with a manifest; returns
+  // {file: sha256 or null when absent}.
+  virtual core::Result<nlohmann::json> snapshot_config(const std::string& release,
+                                                       const std::vector<std::string>& files);
+  // Puts back the files snapshotted for `release` whose content differs;
+  // returns one line per restored file (nothing when there is no snapshot).
+  virtual core::Result<std::vector<std::string>> restore_config(const std::string& release);
+  // Size and sha256 of a file (nullopt when it is missing or not a regular file).
+  virtual core::Result<std::optional<FileFacts>> file_facts(const std::string& path);
+  // Writes a small file atomically (temporary file, fsync, rename).
+  virtual core::Status write_file(const std::string& path, const std::string& content);
+  // A small file's content; nullopt when missing.
+  virtual core::Result<std::optional<std::string>> read_file(const std::string& path);
+  // Points <root>/<name> at releases/<release> atomically (blue-green
+  // colour links), and reads such a link (nullopt when there is none).
+  virtual core::Status point_link(const std::string& name, const std::string& release);
+  virtual core::Result<std::optional<std::string>> link_target(const std::string& name);
+  // Lines the last operation wants in the action's transcript (blue-green
+  // explains its steps this way).
+  virtual std::string take_log() { return {}; }
+  // The end of a run: close connections (ssh).
+  virtual void close() {}
 };
 
 std::unique_ptr<Driver> make_local_driver(const std::filesystem::path& root);
@@ -80,5 +137,21 @@ struct PluginOptions {
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
 };
 core::Result<std::unique_ptr<Driver>> make_plugin_driver(const PluginOptions& options);
+
+// One host of an ssh target (docs/plan.md "ssh targets"). Connections go
+// through the system OpenSSH client with host-key checking on, BatchMode,
+// and one ControlMaster connection per host for the whole process.
+struct SshOptions {
+  SshHost host;                        // address, port, user (resolved: the target's defaults applied)
+  std::string root;                    // absolute path on the host
+  std::string identity_file;           // empty: the user's ssh configuration decides
+  std::string known_hosts;             // absolute path; empty: the user's known_hosts
+  Duration connect_timeout{std::chrono::seconds(10)};
+  Duration operation_timeout{std::chrono::minutes(2)}; // one of shipgate's own remote operations
+  std::string ssh_program = "ssh";     // $SHIPGATE_SSH overrides (tests, wrappers)
+};
+std::unique_ptr<Driver> make_ssh_driver(const SshOptions& options);
+// Closes every ControlMaster connection this process opened (end of a run).
+void close_ssh_connections();
 
 } // namespace deploy

@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include "core/interrupt.hpp"
 #include "core/text.hpp"
+#include "core/time.hpp"
 #include "deploy/action_runner.hpp"
 #include "deploy/artifact_choice.hpp"
 #include "deploy/layout.hpp"
@@ -25,6 +27,12 @@ using core::ErrorKind;
 
 namespace {
 
+std::string list_of(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
 // One deploy-stage run, phase by phase: pre-flight (nothing changes), the
 // release and its plan, the actions, then success or rollback, each recorded.
 class DeployRun {
@@ -32,6 +40,7 @@ public:
   DeployRun(const DeployRequest& request, const EngineContext& context, Environment& env)
       : m_request(request), m_options(request.target), m_context(context), m_env(env),
         m_run(context, env, Mode::deploy, "deploy-stage"), m_result(m_run.result()) {
+    m_run.set_jobs(request.target.jobs);
     m_run.m_version = request.version;
     m_result.details["environment"] = m_options.environment;
     m_result.details["version"] = request.version;
@@ -139,8 +148,19 @@ std::optional<std::string> DeployRun::check_artifacts(std::optional<core::Error>
 // What is live on each target, and that a rollback to it would be exact.
 std::optional<std::string> DeployRun::check_live_releases() {
   const char* title = "the live release is intact";
-  for (auto& unit : m_env.units) {
-    auto status = unit.driver->status();
+  const auto units = m_run.all_units();
+  std::vector<core::Result<TargetStatus>> statuses(units.size(), TargetStatus{});
+  std::vector<std::string> problems(units.size());
+  m_run.for_each(units, [&](Unit& unit) {
+    const auto index = static_cast<std::size_t>(&unit - &m_env.units.front());
+    statuses[index] = unit.driver->status();
+    if (!statuses[index] || !statuses[index]->current) return;
+    if (auto intact = unit.driver->check_intact(*statuses[index]->current); !intact)
+      problems[index] = "a rollback would not be exact: " + intact.error().message;
+  });
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    Unit& unit = *units[i];
+    const auto& status = statuses[i];
     if (!status) {
       m_run.add_check("preflight/rollback-possible", title, CheckStatus::fail, status.error().describe());
       return status.error().describe();
@@ -149,10 +169,9 @@ std::optional<std::string> DeployRun::check_live_releases() {
     unit.from = status->current;
     unit.back_to = status->current;
     if (!unit.from) continue;
-    if (auto intact = unit.driver->check_intact(*unit.from); !intact) {
-      const std::string why = "a rollback would not be exact: " + intact.error().message;
-      m_run.add_check("preflight/rollback-possible", title, CheckStatus::fail, why);
-      return why;
+    if (!problems[i].empty()) {
+      m_run.add_check("preflight/rollback-possible", title, CheckStatus::fail, problems[i]);
+      return problems[i];
     }
     if (m_live && m_live->release != *unit.from)
       m_warnings.push_back(unit.driver->describe() + ": `current` is " + *unit.from + " but the ledger records " +
@@ -202,19 +221,25 @@ core::Status DeployRun::plan_release() {
 
 // The prepare action: the verified artifact unpacked on every target of the service.
 core::Status DeployRun::prepare(const ServiceSpec& service, std::string& log) {
-  const fs::path incoming = m_env.units.front().driver->state_dir() / "incoming";
+  const fs::path incoming = units_of(m_env, service.name).front()->driver->local_work_dir();
   auto artifact = obtain_artifact(m_choices[service.name], service, incoming, m_release, *m_env.plan,
                                   m_request.cacert, log);
   if (!artifact) return artifact.error();
   if (auto digest = sha256_hex(*artifact)) m_digests[service.name] = *digest;
-  for (Unit* unit : units_of(m_env, service.name)) {
-    m_run.journal(*unit, "prepare", "begin", {{"release", m_release}});
+  const auto units = units_of(m_env, service.name);
+  std::vector<core::Status> results(units.size(), core::ok_status());
+  m_run.for_each(units, [&](Unit& unit) {
+    m_run.journal(unit, "prepare", "begin", {{"release", m_release}});
     PrepareRequest request{m_release, m_request.version, &*artifact, service.shared, {}};
-    auto prepared = unit->driver->prepare(request);
-    m_run.journal(*unit, "prepare", prepared ? "done" : "failed", {{"release", m_release}});
-    if (!prepared) return prepared;
-    unit->prepared = true;
-    log += unit->driver->describe() + ": unpacked into releases/" + m_release + "\n";
+    auto prepared = unit.driver->prepare(request);
+    m_run.journal(unit, "prepare", prepared ? "done" : "failed", {{"release", m_release}});
+    if (prepared) unit.prepared = true;
+    const auto index = static_cast<std::size_t>(std::find(units.begin(), units.end(), &unit) - units.begin());
+    results[index] = prepared;
+  });
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    if (!results[i]) return results[i];
+    log += units[i]->name() + ": unpacked into releases/" + m_release + "\n";
   }
   std::error_code ignored;
   fs::remove(artifact->path(), ignored);
@@ -240,24 +265,30 @@ LedgerEntry DeployRun::ledger_entry() const {
   if (!all_config.empty()) entry.config_sha256 = sha256_text(all_config);
   entry.backup_dir = m_run.m_backup_dir;
   entry.extra["backups"] = m_run.m_backups;
+  if (!m_run.m_dropped.empty()) entry.extra["hosts_failed"] = m_run.m_dropped;
   return entry;
 }
 
 void DeployRun::succeed(LedgerEntry entry, double elapsed) {
   entry.outcome = "succeeded";
   entry.finished_at = std::chrono::system_clock::now();
-  for (auto& unit : m_env.units)
-    m_run.journal(unit, "ledger", "begin", redacted(entry, m_context.output).to_json());
+  const nlohmann::json journalled = redacted(entry, m_context.output).to_json();
+  m_run.for_each(m_run.all_units(), [&](Unit& unit) { m_run.journal(unit, "ledger", "begin", journalled); });
   append_ledgers(m_run, entry, m_ledger_errors);
   // Retention: never the live release nor the one a rollback would use.
   std::set<std::string> protect = {m_release};
   for (const auto& unit : m_env.units)
     if (unit.from) protect.insert(*unit.from);
-  std::vector<std::string> pruned;
-  for (auto& unit : m_env.units) {
-    auto removed = unit.driver->prune(m_env.plan->keep_releases, protect);
-    if (removed) pruned.insert(pruned.end(), removed->begin(), removed->end());
-    else m_warnings.push_back("pruning " + unit.driver->describe() + ": " + removed.error().describe());
+  const auto units = m_run.all_units();
+  std::vector<core::Result<std::vector<std::string>>> removed(units.size(), std::vector<std::string>{});
+  m_run.for_each(units, [&](Unit& unit) {
+    removed[static_cast<std::size_t>(&unit - &m_env.units.front())] =
+        unit.driver->prune(m_env.plan->keep_releases, protect);
+  });
+  std::set<std::string> pruned;
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    if (removed[i]) pruned.insert(removed[i]->begin(), removed[i]->end());
+    else m_warnings.push_back("pruning " + units[i]->name() + ": " + removed[i].error().describe());
   }
   m_run.close_journals();
   m_run.unlock();
@@ -267,7 +298,13 @@ void DeployRun::succeed(LedgerEntry entry, double elapsed) {
                       m_release + "), verified in " + format_seconds(elapsed);
   m_result.details["outcome"] = "succeeded";
   m_result.details["rolled_back"] = false;
-  m_result.details["pruned"] = pruned;
+  m_result.details["pruned"] = std::vector<std::string>(pruned.begin(), pruned.end());
+  if (!m_run.m_dropped.empty()) {
+    m_result.warnings.push_back("left on " + (m_run.m_old_version.empty() ? std::string("the previous state")
+                                                                         : m_run.m_old_version) +
+                                " after failing within max_failures: " + list_of(m_run.m_dropped));
+    m_result.headline += "; " + std::to_string(m_run.m_dropped.size()) + " host(s) failed and were rolled back alone";
+  }
 }
 
 void DeployRun::roll_back(const Outcome& outcome, ActionRunner& runner, LedgerEntry entry) {
@@ -280,11 +317,13 @@ void DeployRun::roll_back(const Outcome& outcome, ActionRunner& runner, LedgerEn
   const auto touched = touched_services(m_run);
   const auto failures = run_backward(m_run, runner, rollback_actions(*m_old_plan, touched), *m_old_plan, "rollback");
   finish_result(m_run, runner);
+  std::vector<Unit*> unused;
   for (auto& unit : m_env.units)
-    if (unit.prepared && !unit.went_live) {
-      auto status = unit.driver->status();
-      if (status && (!status->current || *status->current != m_release)) (void)unit.driver->discard(m_release);
-    }
+    if (unit.prepared && !unit.went_live) unused.push_back(&unit);
+  m_run.for_each(unused, [&](Unit& unit) {
+    auto status = unit.driver->status();
+    if (status && (!status->current || *status->current != m_release)) (void)unit.driver->discard(m_release);
+  });
   const bool rollback_ok = failures.empty();
   // A refused artifact (digest, signature, unsafe archive) changed nothing: blocked, as in pre-flight.
   const bool refused = outcome.kind == ErrorKind::blocked && touched.empty() && rollback_ok && !interrupted;
@@ -294,6 +333,13 @@ void DeployRun::roll_back(const Outcome& outcome, ActionRunner& runner, LedgerEn
                   : touched.empty() ? "failed"
                                     : "rolled-back";
   entry.reason = outcome.reason + (rollback_ok ? "" : "; rollback failed: " + failures.front());
+  std::vector<std::string> stranded; // not rolled back: named in the ledger, never skipped silently
+  for (const auto& unit : m_env.units)
+    if (unit.rollback_failed) stranded.push_back(unit.name());
+  if (!stranded.empty()) {
+    entry.extra["hosts_not_rolled_back"] = stranded;
+    m_result.details["hosts_not_rolled_back"] = stranded;
+  }
   entry.finished_at = std::chrono::system_clock::now();
   append_ledgers(m_run, entry, m_ledger_errors);
   // The new version ran and was found wrong: no environment may take it again.
@@ -309,7 +355,9 @@ void DeployRun::roll_back(const Outcome& outcome, ActionRunner& runner, LedgerEn
     append_ledgers(m_run, mark, m_ledger_errors);
   }
   // A failed rollback keeps the journals: the next run reconciles.
-  if (rollback_ok) m_run.close_journals();
+  // Targets whose rollback failed keep their journal, for the next run to
+  // reconcile; when the failure cannot be pinned on targets, all keep it.
+  if (rollback_ok || !stranded.empty()) m_run.close_journals();
   m_run.unlock();
   m_result.verdict = core::Verdict::fail;
   m_result.details["outcome"] = entry.outcome;
@@ -336,6 +384,19 @@ core::StepResult DeployRun::finish(double elapsed) {
   m_result.details["backups"] = m_run.m_backups;
   m_result.details["artifact_sha256"] = m_digests;
   m_result.details["elapsed_seconds"] = elapsed;
+  m_result.details["jobs"] = m_run.jobs();
+  m_result.details["hosts_failed"] = m_run.m_dropped;
+  nlohmann::json targets = nlohmann::json::array();
+  for (const auto& unit : m_env.units) {
+    const std::string state = unit.rollback_failed ? "not-rolled-back"
+                              : unit.dropped       ? "failed-rolled-back"
+                              : unit.switched      ? "live"
+                              : unit.touched       ? "rolled-back"
+                                                   : "untouched";
+    targets.push_back({{"target", unit.name()}, {"service", unit.service}, {"batch", unit.batch + 1},
+                       {"state", state}});
+  }
+  m_result.details["target_states"] = targets;
   for (const auto& error : m_ledger_errors) m_warnings.push_back("ledger: " + error);
   m_result.warnings.insert(m_result.warnings.end(), m_warnings.begin(), m_warnings.end());
   m_result.outputs = {{"verdict", std::string(core::to_string(m_result.verdict))},
@@ -358,11 +419,12 @@ core::Result<core::StepResult> DeployRun::run() {
     return blocked(m_run, *why);
   }
   if (auto planned = plan_release(); !planned) return planned.error();
-  for (auto& unit : m_env.units)
+  m_run.for_each(m_run.all_units(), [&](Unit& unit) {
     m_run.journal(unit, "run", "begin",
                   {{"mode", "deploy"}, {"version", m_request.version}, {"release", m_release},
                    {"from", unit.from.value_or("")}, {"old_version", m_run.m_old_version},
                    {"user", m_context.ci.user}});
+  });
   ActionRunner runner(m_run, [this](const ServiceSpec& service, std::string& log) { return prepare(service, log); });
   const auto started = SteadyClock::now();
   const Outcome outcome = run_forward(m_run, runner, deploy_actions(m_env.resolved), m_env.resolved, "deploy");
@@ -376,6 +438,7 @@ core::Result<core::StepResult> DeployRun::run() {
 } // namespace
 
 core::Result<core::StepResult> run_deploy(const DeployRequest& request, const EngineContext& context) {
+  const ConnectionsClosed closed;
   if (!layout::valid_version(request.version))
     return core::make_error(ErrorKind::usage, "--version " + quote(request.version) +
                                                   " is not a valid version: use letters, digits and . _ + - "
@@ -389,6 +452,7 @@ core::Result<core::StepResult> run_deploy(const DeployRequest& request, const En
 // ---------------------------------------------------------------- rollback
 
 core::Result<core::StepResult> run_rollback(const RollbackRequest& request, const EngineContext& context) {
+  const ConnectionsClosed closed;
   const TargetOptions& options = request.target;
   if (request.to && !layout::valid_version(*request.to))
     return core::make_error(ErrorKind::usage, "--to " + quote(*request.to) + " is not a valid version");
@@ -397,6 +461,7 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
   if (!opened) return opened.error();
   Environment& env = *opened;
   Run run(context, env, Mode::rollback, "rollback");
+  run.set_jobs(options.jobs);
   auto& result = run.result();
   result.details["environment"] = options.environment;
   result.details["run_id"] = run.run_id();
@@ -433,20 +498,24 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
     run.add_check("preflight/rollback-target", "a recorded release to return to", CheckStatus::fail, why);
     return blocked(run, why);
   }
-  for (auto& unit : env.units) {
+  run.for_each(run.all_units(), [&](Unit& unit) {
     auto status = unit.driver->status();
-    if (status && status->current) {
-      unit.from = status->current;
-      if (*status->current != live->release)
-        warnings.push_back(unit.driver->describe() + ": `current` is " + *status->current + " but the ledger records " +
-                           live->release + " as live");
-    }
-  }
+    if (status && status->current) unit.from = status->current;
+  });
+  for (auto& unit : env.units)
+    if (unit.from && *unit.from != live->release)
+      warnings.push_back(unit.name() + ": `current` is " + *unit.from + " but the ledger records " + live->release +
+                         " as live");
   std::string problems;
   auto intact_everywhere = [&](const std::string& release) {
-    for (auto& unit : env.units)
-      if (auto intact = unit.driver->check_intact(release); !intact) {
-        problems += (problems.empty() ? "" : "; ") + intact.error().message;
+    std::vector<std::string> found(env.units.size());
+    run.for_each(run.all_units(), [&](Unit& unit) {
+      if (auto intact = unit.driver->check_intact(release); !intact)
+        found[static_cast<std::size_t>(&unit - &env.units.front())] = intact.error().message;
+    });
+    for (const auto& problem : found)
+      if (!problem.empty()) {
+        problems += (problems.empty() ? "" : "; ") + problem;
         return false;
       }
     return true;
@@ -472,6 +541,7 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
   for (auto& unit : env.units) {
     unit.back_to = target->release;
     unit.switched = true;
+    unit.touched = true;
   }
   Variables run_values = real_run_values(context, options.environment, target->version, live->version,
                                          target->release, env.units.front());
@@ -479,11 +549,12 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
   auto plan = resolve_plan(*env.plan, options.environment, base_variables(context), run_values);
   if (!plan) return plan.error();
   env.resolved = std::move(*plan);
-  for (auto& unit : env.units)
+  run.for_each(run.all_units(), [&](Unit& unit) {
     run.journal(unit, "run", "begin",
                 {{"mode", "rollback"}, {"version", live->version}, {"release", live->release},
                  {"from", unit.from.value_or("")}, {"to", target->release}, {"to_version", target->version},
                  {"user", context.ci.user}});
+  });
   std::vector<std::string> names;
   for (const auto& service : env.resolved.services) names.push_back(service.name);
   ActionRunner runner(run, [](const ServiceSpec&, std::string&) { return core::ok_status(); });
@@ -506,8 +577,17 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
                                         : request.reason;
   if (!ok) entry.reason += "; failed: " + failures.front();
   entry.finished_at = std::chrono::system_clock::now();
-  if (ok)
-    for (auto& unit : env.units) run.journal(unit, "ledger", "begin", redacted(entry, context.output).to_json());
+  std::vector<std::string> stranded;
+  for (const auto& unit : env.units)
+    if (unit.rollback_failed) stranded.push_back(unit.name());
+  if (!stranded.empty()) {
+    entry.extra["hosts_not_rolled_back"] = stranded;
+    result.details["hosts_not_rolled_back"] = stranded;
+  }
+  if (ok) {
+    const nlohmann::json journalled = redacted(entry, context.output).to_json();
+    run.for_each(run.all_units(), [&](Unit& unit) { run.journal(unit, "ledger", "begin", journalled); });
+  }
   append_ledgers(run, entry, ledger_errors);
   LedgerEntry mark = base_entry(context, run.run_id(), options.environment);
   mark.event = "mark-bad";
@@ -517,7 +597,7 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
   mark.reason = entry.reason;
   mark.finished_at = std::chrono::system_clock::now();
   append_ledgers(run, mark, ledger_errors);
-  if (ok) run.close_journals();
+  if (ok || !stranded.empty()) run.close_journals();
   run.unlock();
   result.details["version"] = target->version;
   result.details["release"] = target->release;
@@ -548,6 +628,89 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
                     {"release", target->release},
                     {"previous_version", live->version}};
   return result;
+}
+
+} // namespace deploy
+
+namespace deploy {
+
+// ---------------------------------------------------------------- deploy-stage --resume / --abort
+
+namespace {
+
+// The run paused on this target (its journal's last "pause" is a "begin"),
+// or empty.
+std::string paused_run(const JournalRead& read) {
+  std::string run;
+  for (const auto& record : read.records)
+    if (record.action == "pause") run = record.phase == "begin" ? record.data.value("run", record.run) : "";
+  return run;
+}
+
+} // namespace
+
+core::Result<core::StepResult> signal_paused_deploy(const TargetOptions& options, bool resume,
+                                                    const EngineContext& context) {
+  const ConnectionsClosed closed;
+  auto opened = open_environment(options.plan_file, options.environment, options.vars,
+                                 placeholder_run_values(options.environment, "0.0.0"), context);
+  if (!opened) return opened.error();
+  Environment& env = *opened;
+  const std::string flag = resume ? "--resume" : "--abort";
+  core::StepResult result;
+  result.step = "deploy-stage";
+  result.details["environment"] = options.environment;
+  // The paused run writes its pause on every target of the service and
+  // waits on the first one's control file.
+  for (const auto& service : env.resolved.services) {
+    Unit* first = units_of(env, service.name).front();
+    auto read = first->journal->read();
+    if (!read) return core::make_error(ErrorKind::runtime, "cannot read the journal of " + first->name() + ": " +
+                                                               read.error().describe());
+    const std::string run = paused_run(*read);
+    if (run.empty()) continue;
+    auto store = first->driver->state_store();
+    auto lease = Lease::read(*store);
+    if (lease && (!*lease || (*lease)->owner.run_id != run || (*lease)->expires_at < std::chrono::system_clock::now()))
+      return core::make_error(ErrorKind::blocked,
+                              "the deploy paused as run " + run + " no longer holds the lock of " + first->name() +
+                                  " (it was killed or timed out); run deploy-stage again: it first undoes the half-done "
+                                  "deploy, then deploys");
+    const nlohmann::json control = {{"action", resume ? "resume" : "abort"},
+                                    {"run", run},
+                                    {"by", context.ci.user},
+                                    {"at", core::format_rfc3339(std::chrono::system_clock::now())}};
+    auto written = store->update("control.json", [&](const std::optional<std::string>&) -> core::Result<StateStore::Change> {
+      return StateStore::Change{StateStore::Change::Kind::write, control.dump() + "\n"};
+    });
+    if (!written) return written.error();
+    // Wait for the paused run to take it.
+    const auto until = SteadyClock::now() + std::chrono::seconds(60);
+    bool taken = false;
+    while (SteadyClock::now() < until && !core::interrupted()) {
+      auto now = first->journal->read();
+      if (now && paused_run(*now).empty()) {
+        taken = true;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    if (!taken)
+      return core::make_error(ErrorKind::runtime, "run " + run + " did not take the " + flag +
+                                                      " signal within 60 s; is its deploy-stage still running? "
+                                                      "(shipgate status --plan " + options.plan_file + " --env " +
+                                                      options.environment + " shows the lock)");
+    result.verdict = core::Verdict::pass;
+    result.exit_code = core::ExitCode::success;
+    result.headline = std::string("PASS: the deploy paused in ") + options.environment + " (run " + run + ") was told to " +
+                      (resume ? "go on" : "roll back") + "; its own job reports the outcome";
+    result.details["run_id"] = run;
+    result.details["signal"] = resume ? "resume" : "abort";
+    result.outputs = {{"verdict", "pass"}, {"run_id", run}};
+    return result;
+  }
+  return core::make_error(ErrorKind::blocked, "no deploy is paused in " + options.environment +
+                                                  " (no journal shows a canary pause waiting for " + flag + ")");
 }
 
 } // namespace deploy

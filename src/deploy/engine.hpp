@@ -31,6 +31,7 @@ struct TargetOptions {
   Variables vars;                        // --var NAME=VALUE
   std::chrono::milliseconds wait_lock{0}; // --wait-lock
   std::optional<std::chrono::milliseconds> lock_ttl;
+  int jobs = 10;                          // --jobs: targets worked on at once
 };
 
 struct DeployRequest {
@@ -50,6 +51,10 @@ struct RollbackRequest {
 };
 
 core::Result<core::StepResult> run_deploy(const DeployRequest& request, const EngineContext& context);
+// `deploy-stage --resume` / `--abort`: tells a deploy paused after its
+// canary batch (`pause: until-resume`) to go on, or to roll back.
+core::Result<core::StepResult> signal_paused_deploy(const TargetOptions& options, bool resume,
+                                                    const EngineContext& context);
 core::Result<core::StepResult> run_rollback(const RollbackRequest& request, const EngineContext& context);
 
 core::Result<core::StepResult> show_status(const TargetOptions& options, const EngineContext& context);

@@ -74,6 +74,7 @@ public:
   std::string describe() const override { return "local:" + m_root.string(); }
   fs::path root() const override { return m_root; }
   fs::path state_dir() const override { return layout::state_dir(m_root); }
+  Variables variables() const override { return {{"TARGET_ROOT", m_root.string()}}; }
   core::Status ensure() override { return layout::ensure(m_root); }
 
   core::Result<TargetStatus> status() override {

@@ -30,14 +30,24 @@ const std::vector<std::string> k_top_keys = {"version",  "name",     "variables"
 const std::vector<std::string> k_environment_keys = {"name", "variables", "deadline", "paused", "pause_reason"};
 const std::vector<std::string> k_service_keys = {"artifact", "target", "depends_on",   "stop_during_switch",
                                                  "stop",     "start",  "reload",       "restart",
-                                                 "health",   "shared", "config_files", "backups"};
+                                                 "health",   "shared", "config_files", "backups",
+                                                 "strategy"};
 const std::vector<std::string> k_artifact_keys = {"source", "sha256", "max_size"};
-const std::vector<std::string> k_target_keys = {"type", "roots", "plugin", "settings", "state_dir"};
+const std::vector<std::string> k_target_keys = {"type",       "roots",         "plugin",      "settings",
+                                                "state_dir",  "hosts",         "user",        "port",
+                                                "root",       "identity_file", "known_hosts", "connect_timeout",
+                                                "timeout"};
+const std::vector<std::string> k_ssh_keys = {"type",          "hosts",       "user",            "port",   "root",
+                                             "identity_file", "known_hosts", "connect_timeout", "timeout"};
+const std::vector<std::string> k_host_keys = {"name", "address", "port", "user", "variables"};
+const std::vector<std::string> k_strategy_keys = {"type",   "batch",  "canary", "pause",  "max_failures",
+                                                  "colours", "colors", "nginx",  "switch"};
+const std::vector<std::string> k_nginx_keys = {"upstream_file", "upstream", "server", "test", "reload"};
 const std::vector<std::string> k_command_keys = {"argv", "shell", "timeout"};
 const std::vector<std::string> k_backup_keys = {"name", "run", "output"};
 const std::vector<std::string> k_signing_keys = {"public_key", "required"};
-const std::vector<std::string> k_strategies = {"all-at-once"};
-const std::vector<std::string> k_target_types = {"local", "plugin"};
+const std::vector<std::string> k_strategies = {"all-at-once", "rolling", "canary", "blue-green"};
+const std::vector<std::string> k_target_types = {"local", "plugin", "ssh"};
 
 constexpr std::size_t k_max_plan_file = 4 * 1024 * 1024;
 constexpr long k_max_keep_releases = 1000;
@@ -226,6 +236,172 @@ ArtifactSpec read_artifact(const YamlReader& reader, const Field& field) {
   return artifact;
 }
 
+// A host written as text: "web01", "10.0.0.2:2222", "deploy@web03",
+// "[::1]:22". Templates ("${WEB_HOSTS}") are split at resolve time.
+SshHost host_from_text(const YamlReader& reader, const YAML::Node& node, const std::string& path) {
+  SshHost host;
+  host.location = reader.location(node);
+  const std::string text = template_text(reader, node, path);
+  if (has_placeholder(text)) {
+    host.address = text; // split and checked by resolve_plan
+    return host;
+  }
+  const std::string problem = parse_host_text(text, host);
+  if (!problem.empty()) reader.fail(node, path + ": " + problem);
+  return host;
+}
+
+SshHost host_from_map(const YamlReader& reader, const YAML::Node& node, const std::string& path) {
+  SshHost host;
+  host.location = reader.location(node);
+  const Fields fields = reader.fields(node, k_host_keys, path);
+  const Field* address = fields.find("address");
+  if (!address) reader.fail(node, path + ": a host needs address: (a host name or an IP address)");
+  host.address = template_text(reader, *address);
+  if (core::trim(host.address).empty()) reader.fail(*address, address->path + " is empty");
+  if (const Field* name = fields.find("name")) host.name = name_of(reader, name->value, name->path, "host");
+  if (const Field* port = fields.find("port")) host.port = static_cast<int>(reader.integer(*port, 1, 65535));
+  if (const Field* user = fields.find("user")) host.user = template_text(reader, *user);
+  if (const Field* variables = fields.find("variables")) host.variables = read_variables(reader, *variables);
+  return host;
+}
+
+void read_ssh_target(const YamlReader& reader, const Field& field, const Fields& fields, SshTargetSpec& ssh) {
+  const Field* hosts = fields.find("hosts");
+  if (!hosts)
+    reader.fail(field, field.path + " (ssh) needs hosts: a list such as [web01.example.com, 10.0.0.2:2222] or "
+                                    "\"${WEB_HOSTS}\"");
+  if (hosts->value.IsSequence()) {
+    for (const auto& item : hosts->value)
+      ssh.hosts.push_back(item.IsMap() ? host_from_map(reader, item, hosts->path)
+                                       : host_from_text(reader, item, hosts->path));
+  } else {
+    ssh.hosts.push_back(host_from_text(reader, hosts->value, hosts->path));
+  }
+  if (ssh.hosts.empty()) reader.fail(*hosts, hosts->path + " is empty; list one host or more");
+  const Field* root = fields.find("root");
+  if (!root) reader.fail(field, field.path + " (ssh) needs root: the absolute folder on every host, such as /srv/shop/web");
+  ssh.root = template_text(reader, *root);
+  if (!has_placeholder(ssh.root) && (ssh.root.empty() || ssh.root.front() != '/'))
+    reader.fail(*root, root->path + " must be an absolute folder on the hosts, such as /srv/shop/web");
+  if (const Field* user = fields.find("user")) ssh.user = template_text(reader, *user);
+  if (const Field* port = fields.find("port")) ssh.port = static_cast<int>(reader.integer(*port, 1, 65535));
+  if (const Field* key = fields.find("identity_file")) ssh.identity_file = template_text(reader, *key);
+  if (const Field* known = fields.find("known_hosts")) ssh.known_hosts = template_text(reader, *known);
+  if (const Field* timeout = fields.find("connect_timeout")) ssh.connect_timeout = reader.duration(*timeout);
+  if (const Field* timeout = fields.find("timeout")) ssh.timeout = reader.duration(*timeout);
+}
+
+HostCount read_count(const YamlReader& reader, const Field& field) {
+  static const std::regex k_count("([0-9]{1,6})\\s*(%?)");
+  const std::string written = field.value.IsScalar() ? core::trim(field.value.Scalar()) : std::string();
+  std::smatch match;
+  HostCount count;
+  if (std::regex_match(written, match, k_count)) {
+    count.value = std::stoi(match[1].str());
+    count.percent = match[2].length() > 0;
+  }
+  if (count.value < 1 || (count.percent && count.value > 100))
+    reader.fail(field, field.path + " must be a number of hosts (1 or more) or a percentage such as 25%, found " +
+                           describe(field.value));
+  return count;
+}
+
+void read_blue_green(const YamlReader& reader, const Field& field, const Fields& fields, BlueGreenSpec& spec) {
+  const Field* colours = fields.find("colours");
+  if (!colours) colours = fields.find("colors");
+  if (!colours || !colours->value.IsMap() || colours->value.size() != 2)
+    reader.fail(colours ? *colours : field,
+                field.path + " (blue-green) needs colours: exactly two, each with its own values, such as\n"
+                             "  colours: {blue: {PORT: \"8081\"}, green: {PORT: \"8082\"}}");
+  for (auto it = colours->value.begin(); it != colours->value.end(); ++it) {
+    ColourSpec colour;
+    colour.name = name_of(reader, it->first, colours->path, "colour");
+    colour.location = reader.location(it->first);
+    if (it->second && !it->second.IsNull()) {
+      const Field values{colour.name, colours->path + "." + colour.name, it->first, it->second};
+      colour.variables = read_variables(reader, values);
+    }
+    if (!spec.colours.empty() && spec.colours.front().name == colour.name)
+      reader.fail(it->first, colours->path + " names '" + colour.name + "' twice");
+    spec.colours.push_back(std::move(colour));
+  }
+  const Field* nginx = fields.find("nginx");
+  const Field* command = fields.find("switch");
+  if (nginx && command) reader.fail(command->key_node, field.path + " takes either nginx: or switch:, not both");
+  if (!nginx && !command)
+    reader.fail(field, field.path + " (blue-green) needs nginx: {upstream_file, upstream, server, test, reload} or "
+                                    "switch: a command that sends traffic to ${COLOUR}");
+  if (command) spec.switch_command = read_command(reader, *command);
+  if (!nginx) return;
+  require_map(reader, *nginx, "{upstream_file: /etc/nginx/conf.d/shop-web.conf, upstream: shop_web, server: "
+                              "\"127.0.0.1:${PORT}\", test: [nginx, -t], reload: [nginx, -s, reload]}");
+  const Fields settings = reader.fields(nginx->value, k_nginx_keys, nginx->path);
+  for (const char* key : {"upstream_file", "upstream", "server", "reload"})
+    if (!settings.find(key))
+      reader.fail(*nginx, nginx->path + " needs " + key + ": (upstream_file, upstream, server and reload; test "
+                                                          "is recommended: [nginx, -t])");
+  spec.upstream_file = template_text(reader, *settings.find("upstream_file"));
+  spec.upstream = template_text(reader, *settings.find("upstream"));
+  spec.server = template_text(reader, *settings.find("server"));
+  spec.reload = read_command(reader, *settings.find("reload"));
+  if (const Field* test = settings.find("test")) spec.test = read_command(reader, *test);
+  static const std::regex k_upstream("[A-Za-z0-9_.-]+");
+  if (!has_placeholder(spec.upstream) && !std::regex_match(spec.upstream, k_upstream))
+    reader.fail(*settings.find("upstream"),
+                nginx->path + ".upstream must be an nginx upstream name (letters, digits, _ . -)");
+}
+
+StrategySpec read_strategy(const YamlReader& reader, const Field& field) {
+  StrategySpec strategy;
+  strategy.location = reader.location(field);
+  std::optional<Fields> fields;
+  const Field* type = &field;
+  if (field.value.IsMap()) {
+    fields.emplace(reader.fields(field.value, k_strategy_keys, field.path));
+    type = fields->find("type");
+    if (!type) reader.fail(field, field.path + " needs type: all-at-once, rolling, canary or blue-green");
+  }
+  const std::string name = reader.text(*type);
+  if (std::find(k_strategies.begin(), k_strategies.end(), name) == k_strategies.end()) {
+    const std::string guess = core::closest_match(name, k_strategies);
+    reader.fail(*type, "unknown strategy '" + name + "'" + (guess.empty() ? "" : "; did you mean '" + guess + "'?") +
+                           " This shipgate knows: all-at-once, rolling, canary, blue-green");
+  }
+  strategy.kind = name == "rolling"      ? StrategySpec::Kind::rolling
+                  : name == "canary"     ? StrategySpec::Kind::canary
+                  : name == "blue-green" ? StrategySpec::Kind::blue_green
+                                         : StrategySpec::Kind::all_at_once;
+  if (!fields) {
+    if (strategy.kind == StrategySpec::Kind::blue_green)
+      reader.fail(field, field.path + ": blue-green needs its colours and traffic switch; write it as a mapping, "
+                                      "such as {type: blue-green, colours: {...}, nginx: {...}} (docs/blue-green.md)");
+    return strategy;
+  }
+  // Which keys go with which strategy.
+  const std::map<StrategySpec::Kind, std::vector<std::string>> own = {
+      {StrategySpec::Kind::all_at_once, {"type", "max_failures"}},
+      {StrategySpec::Kind::rolling, {"type", "batch", "max_failures"}},
+      {StrategySpec::Kind::canary, {"type", "canary", "batch", "pause", "max_failures"}},
+      {StrategySpec::Kind::blue_green, {"type", "colours", "colors", "nginx", "switch"}}};
+  const auto& allowed = own.at(strategy.kind);
+  for (const auto& item : *fields)
+    if (std::find(allowed.begin(), allowed.end(), item.key) == allowed.end())
+      reader.fail(item.key_node, item.path + " does not go with strategy " + name + " (docs/deploy.md#strategies)");
+  if (const Field* batch = fields->find("batch")) strategy.batch = read_count(reader, *batch);
+  if (const Field* canary = fields->find("canary")) strategy.canary = read_count(reader, *canary);
+  if (const Field* failures = fields->find("max_failures"))
+    strategy.max_failures = static_cast<int>(reader.integer(*failures, 0, 100000));
+  if (const Field* pause = fields->find("pause")) {
+    if (pause->value.IsScalar() && core::trim(pause->value.Scalar()) == "until-resume")
+      strategy.pause_until_resume = true;
+    else
+      strategy.pause = reader.duration(*pause);
+  }
+  if (strategy.kind == StrategySpec::Kind::blue_green) read_blue_green(reader, field, *fields, strategy.blue_green);
+  return strategy;
+}
+
 TargetSpec read_target(const YamlReader& reader, const Field& field) {
   require_map(reader, field, "{type: local, roots: [/srv/shop/api]}");
   TargetSpec target;
@@ -238,15 +414,24 @@ TargetSpec read_target(const YamlReader& reader, const Field& field) {
     reader.fail(*type, type->path + ": unknown target type '" + kind + "'" +
                            (guess.empty() ? "" : "; did you mean '" + guess + "'?") + " (known: local, plugin)");
   }
-  target.kind = kind == "plugin" ? TargetSpec::Kind::plugin : TargetSpec::Kind::local;
-  const std::vector<std::string> own = target.kind == TargetSpec::Kind::local
-                                           ? std::vector<std::string>{"type", "roots"}
-                                           : std::vector<std::string>{"type", "plugin", "settings", "state_dir"};
+  target.kind = kind == "plugin" ? TargetSpec::Kind::plugin
+                : kind == "ssh"  ? TargetSpec::Kind::ssh
+                                 : TargetSpec::Kind::local;
+  const std::vector<std::string> own =
+      target.kind == TargetSpec::Kind::local  ? std::vector<std::string>{"type", "roots"}
+      : target.kind == TargetSpec::Kind::ssh ? k_ssh_keys
+                                             : std::vector<std::string>{"type", "plugin", "settings", "state_dir"};
+  const char* takes = target.kind == TargetSpec::Kind::local ? "roots"
+                      : target.kind == TargetSpec::Kind::ssh
+                          ? "hosts, user, port, root, identity_file, known_hosts, connect_timeout and timeout"
+                          : "plugin, settings and state_dir";
   for (const auto& item : fields)
     if (std::find(own.begin(), own.end(), item.key) == own.end())
-      reader.fail(item.key_node,
-                  item.path + " does not go with a " + kind + " target (it takes " +
-                      (target.kind == TargetSpec::Kind::local ? "roots" : "plugin, settings and state_dir") + ")");
+      reader.fail(item.key_node, item.path + " does not go with a " + kind + " target (it takes " + takes + ")");
+  if (target.kind == TargetSpec::Kind::ssh) {
+    read_ssh_target(reader, field, fields, target.ssh);
+    return target;
+  }
   if (target.kind == TargetSpec::Kind::local) {
     const Field* roots = fields.find("roots");
     if (roots) target.roots = template_list(reader, *roots);
@@ -341,6 +526,13 @@ ServiceSpec read_service(const YamlReader& reader, const YAML::Node& key, const 
   if (const Field* field = fields.find("shared")) service.shared = read_shared(reader, *field);
   if (const Field* field = fields.find("config_files")) service.config_files = template_list(reader, *field);
   if (const Field* field = fields.find("backups")) service.backups = read_backups(reader, *field);
+  if (const Field* field = fields.find("strategy")) {
+    service.strategy = read_strategy(reader, *field);
+    service.has_own_strategy = true;
+  }
+  if (service.strategy.kind == StrategySpec::Kind::blue_green && service.target.kind == TargetSpec::Kind::plugin)
+    reader.fail(*fields.find("strategy"), path + ": blue-green works on local and ssh targets; a plugin target "
+                                                 "switches traffic its own way");
   return service;
 }
 
@@ -412,16 +604,6 @@ SigningSpec read_signing(const YamlReader& reader, const Field& field) {
   return signing;
 }
 
-std::string read_strategy(const YamlReader& reader, const Field& field) {
-  const std::string strategy = reader.text(field);
-  if (std::find(k_strategies.begin(), k_strategies.end(), strategy) == k_strategies.end()) {
-    const std::string guess = core::closest_match(strategy, k_strategies);
-    reader.fail(field, "unknown strategy '" + strategy + "'" +
-                           (guess.empty() ? "" : "; did you mean '" + guess + "'?") +
-                           " This shipgate knows: all-at-once");
-  }
-  return strategy;
-}
 
 void read_version(const YamlReader& reader, const Fields& fields, const YAML::Node& root) {
   const Field* version = fields.find("version");
@@ -539,6 +721,13 @@ Plan read_plan(const YamlReader& reader, const YAML::Node& root, const std::stri
   const Field* services = fields.find("services");
   if (!services) reader.fail(root, "the plan has no services: mapping; add at least one service");
   plan.services = read_services(reader, *services);
+  for (auto& service : plan.services)
+    if (!service.has_own_strategy) {
+      if (plan.strategy.kind == StrategySpec::Kind::blue_green && service.target.kind == TargetSpec::Kind::plugin)
+        reader.fail(*fields.find("strategy"), "strategy: blue-green cannot apply to services." + service.name +
+                                                  ", whose target is a plugin; give that service its own strategy");
+      service.strategy = plan.strategy;
+    }
   return plan;
 }
 

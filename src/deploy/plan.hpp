@@ -40,10 +40,37 @@ struct BackupSpec {
   std::string location;
 };
 
+// One host of an ssh target: `web01`, `10.0.0.2:2222`, `deploy@web03`, or
+// a map {name, address, port, user, variables}.
+struct SshHost {
+  std::string name;     // for messages and ${HOST}; defaults to the address
+  std::string address;  // host name or IP address (${HOST_ADDRESS})
+  int port = 0;         // 0: the target's port
+  std::string user;     // empty: the target's user
+  Variables variables;  // this host's own ${NAME} values
+  std::string location;
+};
+
+// Splits "user@address:port" ("[v6]:port" for IPv6) into `host`; the
+// problem, or empty.
+std::string parse_host_text(const std::string& text, SshHost& host);
+
+struct SshTargetSpec {
+  std::vector<SshHost> hosts;   // at least one; names unique
+  std::string user;             // empty: the ssh configuration decides
+  int port = 22;
+  std::string root;             // absolute folder on every host
+  std::string identity_file;    // optional private key file
+  std::string known_hosts;      // optional known_hosts file (relative to the plan); else the user's
+  Duration connect_timeout{std::chrono::seconds(10)};
+  Duration timeout{std::chrono::minutes(2)}; // each of shipgate's own remote operations
+};
+
 struct TargetSpec {
-  enum class Kind { local, plugin };
+  enum class Kind { local, plugin, ssh };
   Kind kind = Kind::local;
   std::vector<std::string> roots; // local: one or several directories (absolute after resolve)
+  SshTargetSpec ssh;              // ssh
   std::string plugin;             // plugin: a name under plugins/ or a path to an executable
   nlohmann::json settings = nlohmann::json::object(); // plugin: passed as "settings"
   std::string state_dir;          // plugin: where shipgate keeps the ledger, lock and journal
@@ -56,6 +83,58 @@ struct ArtifactSpec {
   std::uint64_t max_size = 2ull * 1024 * 1024 * 1024; // bytes
   std::string location;
 };
+
+// A count of hosts: `2` or `25%` (of the service's hosts, rounded up, at
+// least 1).
+struct HostCount {
+  int value = 0;
+  bool percent = false;
+  int of(int total) const;
+  std::string display() const; // "2", "25%"
+};
+
+// Blue-green (docs/deploy.md "Blue-green"): two colours, each with its own
+// `<root>/<colour>` link and its own values (a port, a socket); traffic goes
+// to one colour through nginx (an upstream file switched by a validated
+// reload) or through the plan's own command.
+struct ColourSpec {
+  std::string name;     // "blue", "green"
+  Variables variables;  // e.g. PORT: "8081"
+  std::string location;
+};
+struct BlueGreenSpec {
+  std::vector<ColourSpec> colours; // exactly two
+  // nginx: shipgate writes `upstream_file` as
+  //   upstream <upstream> { server <server>; }
+  // with ${COLOUR} and the colour's values in `server`, checks it with
+  // `test`, then runs `reload`; a failed test puts the old file back.
+  std::string upstream_file;
+  std::string upstream;
+  std::string server;   // e.g. "127.0.0.1:${PORT}"
+  CommandSpec test;     // e.g. [nginx, -t]
+  CommandSpec reload;   // e.g. [nginx, -s, reload]
+  // Or a command of the plan's own that sends traffic to ${COLOUR}.
+  CommandSpec switch_command;
+  // Resolved per colour by resolve_plan: `server` and `switch_command` with
+  // that colour's values (same order as colours).
+  std::vector<std::string> servers;
+  std::vector<CommandSpec> switch_commands;
+  std::string location;
+};
+
+struct StrategySpec {
+  enum class Kind { all_at_once, rolling, canary, blue_green };
+  Kind kind = Kind::all_at_once;
+  HostCount batch{25, true};     // rolling, and canary after its first batch
+  HostCount canary{1, false};    // canary: the first batch
+  std::optional<Duration> pause; // canary: wait this long after the first batch
+  bool pause_until_resume = false; // canary: `pause: until-resume`
+  int max_failures = 0;          // hosts of one batch that may fail (each rolled back alone)
+  BlueGreenSpec blue_green;      // blue-green
+  std::string location;
+  std::string display() const;   // "canary 1, then batches of 25%, pause 5m"
+};
+std::string_view to_string(StrategySpec::Kind kind);
 
 struct ServiceSpec {
   std::string name;
@@ -72,6 +151,8 @@ struct ServiceSpec {
   std::vector<std::string> shared;       // release-relative paths linked to <root>/shared/
   std::vector<std::string> config_files; // files snapshotted before the switch (absolute or root-relative)
   std::vector<BackupSpec> backups;
+  StrategySpec strategy;   // the service's own, else the plan's
+  bool has_own_strategy = false;
 };
 
 struct EnvironmentSpec {
@@ -97,7 +178,7 @@ struct Plan {
   Variables variables;     // plan-wide ${NAME} values
   std::vector<EnvironmentSpec> environments; // in promotion order
   std::vector<ServiceSpec> services;         // in file order
-  std::string strategy = "all-at-once";
+  StrategySpec strategy;   // default for services that name none
   Duration deadline{std::chrono::minutes(15)}; // "if it is not fixed within the planned time, roll back"
   int keep_releases = 5;
   SigningSpec signing;
@@ -126,9 +207,20 @@ struct ResolvedPlan {
   const EnvironmentSpec* previous_environment = nullptr; // nullptr for the first
   std::vector<ServiceSpec> services; // deploy order, interpolated
   Duration deadline{0};
+  Variables values; // every value ${NAME} could use (for per-host resolution)
 };
 core::Result<ResolvedPlan> resolve_plan(const Plan& plan, const std::string& environment, const Variables& extra,
                                         const Variables& run_values);
+// Values a target provides for its own commands and checks (${HOST},
+// ${HOST_ADDRESS}, ${COLOUR} and the colour's values): stand-ins such as
+// "<HOST>" when the plan is resolved for the environment as a whole, the
+// real values when resolved for one target (run_values then carries them).
+const std::vector<std::string>& target_variable_names();
+// The hosts of one ssh target with the target's defaults applied.
+std::vector<SshHost> effective_hosts(const SshTargetSpec& target);
+// The batches of a service with `unit_count` targets: indexes into its
+// units, in order. all-at-once and blue-green: one batch.
+std::vector<std::vector<int>> make_batches(const StrategySpec& strategy, int unit_count);
 // "unknown environment 'prd'; did you mean 'prod'? The plan defines: dev, test, staging, prod"
 core::Error unknown_environment(const Plan& plan, const std::string& name);
 

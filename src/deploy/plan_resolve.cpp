@@ -3,6 +3,7 @@
 // order. Errors name the line of the plan the text came from.
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include "core/text.hpp"
 #include "deploy/plan.hpp"
@@ -72,6 +73,7 @@ public:
   }
 
   const Variables& values() const { return m_values; }
+  const std::vector<std::string>& suggestions() const { return m_suggestions; }
 
 private:
   std::string unknown(const std::string& name) const {
@@ -135,6 +137,72 @@ std::string absolute_from(const std::filesystem::path& base, const std::string& 
   return std::filesystem::absolute(base / path).lexically_normal().string();
 }
 
+// Hosts written as one template ("${WEB_HOSTS}") may hold several,
+// separated by spaces, commas or newlines.
+std::vector<std::string> split_hosts(const std::string& text) {
+  std::vector<std::string> out;
+  std::string word;
+  for (char c : text + " ") {
+    if (c == ' ' || c == ',' || c == '\n' || c == '\t' || c == '\r') {
+      if (!word.empty()) out.push_back(word);
+      word.clear();
+    } else {
+      word += c;
+    }
+  }
+  return out;
+}
+
+void resolve_ssh(const Plan& plan, const Interpolator& interpolate, ServiceSpec& service) {
+  SshTargetSpec& ssh = service.target.ssh;
+  const std::string path = "services." + service.name + ".target";
+  const std::filesystem::path base = std::filesystem::path(plan.file).parent_path();
+  std::vector<SshHost> hosts;
+  for (const auto& written : ssh.hosts) {
+    if (written.name.empty() && written.port == 0 && written.user.empty() && has_placeholder(written.address)) {
+      const std::string text = interpolate(written.address, written.location, path + ".hosts");
+      const auto words = split_hosts(text);
+      if (words.empty()) fail(written.location, path + ".hosts: '" + written.address + "' names no host once the "
+                                                       "variables are replaced");
+      for (const auto& word : words) {
+        SshHost host;
+        host.location = written.location;
+        const std::string problem = parse_host_text(word, host);
+        if (!problem.empty()) fail(written.location, path + ".hosts: " + problem);
+        hosts.push_back(std::move(host));
+      }
+      continue;
+    }
+    SshHost host = written;
+    host.address = interpolate(host.address, host.location, path + ".hosts.address");
+    host.user = interpolate(host.user, host.location, path + ".hosts.user");
+    if (host.address.empty()) fail(host.location, path + ".hosts: an address is empty once the variables are replaced");
+    if (host.address.front() == '-' || host.address.find_first_of(" \t\n'\"\\;$`") != std::string::npos)
+      fail(host.location, path + ".hosts: '" + host.address + "' is not a host name or IP address");
+    for (auto& [name, value] : host.variables)
+      value = interpolate(value, host.location, path + ".hosts.variables." + name);
+    hosts.push_back(std::move(host));
+  }
+  ssh.hosts = std::move(hosts);
+  ssh.user = interpolate(ssh.user, service.target.location, path + ".user");
+  if (!ssh.user.empty() && (ssh.user.front() == '-' || ssh.user.find_first_of(" \t\n'\"@:") != std::string::npos))
+    fail(service.target.location, path + ".user: '" + ssh.user + "' is not a user name");
+  ssh.root = interpolate(ssh.root, service.target.location, path + ".root");
+  if (ssh.root.empty() || ssh.root.front() != '/')
+    fail(service.target.location, path + ".root must be an absolute folder on the hosts, found '" + ssh.root + "'");
+  ssh.root = std::filesystem::path(ssh.root).lexically_normal().string();
+  if (ssh.root.size() > 1 && ssh.root.back() == '/') ssh.root.pop_back();
+  if (ssh.root == "/") fail(service.target.location, path + ".root cannot be / itself; use a folder such as /srv/shop/web");
+  ssh.identity_file = interpolate(ssh.identity_file, service.target.location, path + ".identity_file");
+  if (!ssh.identity_file.empty()) ssh.identity_file = absolute_from(base, ssh.identity_file);
+  ssh.known_hosts = interpolate(ssh.known_hosts, service.target.location, path + ".known_hosts");
+  if (!ssh.known_hosts.empty()) ssh.known_hosts = absolute_from(base, ssh.known_hosts);
+  std::set<std::string> names;
+  for (const auto& host : effective_hosts(ssh))
+    if (!names.insert(host.name).second)
+      fail(host.location, path + ".hosts lists '" + host.name + "' twice; give each host once (or its own name:)");
+}
+
 void resolve_target(const Plan& plan, const Interpolator& interpolate, ServiceSpec& service) {
   TargetSpec& target = service.target;
   const std::string path = "services." + service.name + ".target";
@@ -145,6 +213,7 @@ void resolve_target(const Plan& plan, const Interpolator& interpolate, ServiceSp
       fail(target.location, path + ".roots: a root is empty once the variables are replaced");
     root = absolute_from(base, root);
   }
+  if (target.kind == TargetSpec::Kind::ssh) resolve_ssh(plan, interpolate, service);
   target.plugin = interpolate(target.plugin, target.location, path + ".plugin");
   target.settings = interpolate.json(target.settings, target.location, path + ".settings");
   target.state_dir = interpolate(target.state_dir, target.location, path + ".state_dir");
@@ -190,6 +259,33 @@ void resolve_health(const Plan& plan, const Variables& variables, ServiceSpec& s
   service.health = std::move(*suite);
 }
 
+// Blue-green: the traffic settings once per colour, with that colour's
+// values (and ${COLOUR}) on top of the run's.
+void resolve_blue_green(const Interpolator& interpolate, ServiceSpec& service, const Variables& values,
+                        const std::vector<std::string>& names) {
+  BlueGreenSpec& spec = service.strategy.blue_green;
+  const std::string path = "services." + service.name + ".strategy";
+  const std::string at = service.strategy.location;
+  spec.upstream_file = interpolate(spec.upstream_file, at, path + ".nginx.upstream_file");
+  spec.upstream = interpolate(spec.upstream, at, path + ".nginx.upstream");
+  resolve_command(interpolate, spec.test, path + ".nginx.test");
+  resolve_command(interpolate, spec.reload, path + ".nginx.reload");
+  spec.servers.clear();
+  spec.switch_commands.clear();
+  for (auto& colour : spec.colours) {
+    for (auto& [name, value] : colour.variables)
+      value = interpolate(value, colour.location, path + ".colours." + colour.name + "." + name);
+    Variables scope = values;
+    for (const auto& [name, value] : colour.variables) scope[name] = value;
+    scope["COLOUR"] = colour.name;
+    const Interpolator for_colour(scope, names, "");
+    spec.servers.push_back(for_colour(spec.server, at, path + ".nginx.server"));
+    CommandSpec command = spec.switch_command;
+    resolve_command(for_colour, command, path + ".switch");
+    spec.switch_commands.push_back(command);
+  }
+}
+
 ServiceSpec resolve_service(const Plan& plan, const Interpolator& interpolate, const ServiceSpec& spec) {
   ServiceSpec service = spec;
   const std::string path = "services." + service.name;
@@ -201,6 +297,8 @@ ServiceSpec resolve_service(const Plan& plan, const Interpolator& interpolate, c
   resolve_command(interpolate, service.restart, path + ".restart");
   resolve_files(plan, interpolate, service);
   resolve_health(plan, interpolate.values(), service);
+  if (service.strategy.kind == StrategySpec::Kind::blue_green)
+    resolve_blue_green(interpolate, service, interpolate.values(), interpolate.suggestions());
   return service;
 }
 
@@ -273,9 +371,34 @@ core::Result<ResolvedPlan> resolve_plan(const Plan& plan, const std::string& env
     add_names(names, resolved.environment->variables);
     add_names(names, run_values);
     names.push_back("ENV");
-    const Interpolator interpolate(variables, names, environment);
-    for (const ServiceSpec* service : deploy_order(plan))
+    for (const auto& name : target_variable_names()) names.push_back(name);
+    for (const ServiceSpec* service : deploy_order(plan)) {
+      // Values a target brings itself (docs/plan.md#target-values): the
+      // real ones come in run_values when one target is resolved; for the
+      // environment as a whole they are stand-ins such as "<HOST>".
+      Variables scope = variables;
+      std::vector<std::string> scope_names = names;
+      auto stand_in = [&](const std::string& name) {
+        if (!scope.count(name)) scope[name] = "<" + name + ">";
+        scope_names.push_back(name);
+      };
+      if (service->target.kind == TargetSpec::Kind::local) stand_in("TARGET_ROOT");
+      if (service->target.kind == TargetSpec::Kind::ssh) {
+        stand_in("TARGET_ROOT");
+        stand_in("HOST");
+        stand_in("HOST_ADDRESS");
+        for (const auto& host : service->target.ssh.hosts)
+          for (const auto& [name, value] : host.variables) stand_in(name);
+      }
+      if (service->strategy.kind == StrategySpec::Kind::blue_green) {
+        stand_in("COLOUR");
+        for (const auto& colour : service->strategy.blue_green.colours)
+          for (const auto& [name, value] : colour.variables) stand_in(name);
+      }
+      const Interpolator interpolate(scope, scope_names, environment);
       resolved.services.push_back(resolve_service(plan, interpolate, *service));
+    }
+    resolved.values = variables;
   } catch (const ResolveError& error) {
     return error.error;
   }

@@ -63,8 +63,22 @@ std::string promotion(const ResolvedPlan& resolved) {
   return resolved.environment->name + " (" + where + ", " + after + ")";
 }
 
+std::string describe_hosts(const SshTargetSpec& ssh) {
+  std::vector<std::string> names;
+  for (const auto& host : effective_hosts(ssh)) names.push_back(host.name);
+  if (names.size() > 6) {
+    const std::size_t more = names.size() - 5;
+    names.resize(5);
+    names.push_back("… (" + std::to_string(more) + " more)");
+  }
+  return join(names, ", ");
+}
+
 std::string describe_target(const TargetSpec& target) {
   if (target.kind == TargetSpec::Kind::local) return "local: " + join(target.roots, ", ");
+  if (target.kind == TargetSpec::Kind::ssh)
+    return "ssh: " + std::to_string(target.ssh.hosts.size()) + " host(s) " + describe_hosts(target.ssh) + ", root " +
+           target.ssh.root;
   return "plugin " + target.plugin + (target.state_dir.empty() ? "" : " (state in " + target.state_dir + ")");
 }
 
@@ -125,7 +139,7 @@ std::vector<Header> header(const ResolvedPlan& resolved) {
       {"Environment", promotion(resolved)},
       {"Promotion", join(environment_names(plan), " -> ")},
       {"Deadline", format_duration(resolved.deadline) + " from the start until verified, else roll back"},
-      {"Strategy", plan.strategy},
+      {"Strategy", plan.strategy.display() + " (services may set their own)"},
       {"Keep", std::to_string(plan.keep_releases) + " releases"},
       {"Signing", plan.signing.required ? "required (" + plan.signing.public_key + ")" : "not required"},
   };
@@ -159,6 +173,7 @@ std::string services_text(const ResolvedPlan& resolved) {
     if (!service.depends_on.empty()) out += indent + "depends on: " + join(service.depends_on, ", ") + "\n";
     if (!service.stop_during_switch.empty())
       out += indent + "stops during its switch: " + join(service.stop_during_switch, ", ") + "\n";
+    out += indent + "strategy: " + service.strategy.display() + "\n";
     out += indent + "artifact: " + describe_artifact(service.artifact) + "\n";
     out += indent + "health: " + describe_health(service) + "\n";
   }
@@ -213,6 +228,16 @@ nlohmann::json command_json(const CommandSpec& command) {
 
 nlohmann::json target_json(const TargetSpec& target) {
   if (target.kind == TargetSpec::Kind::local) return {{"type", "local"}, {"roots", target.roots}};
+  if (target.kind == TargetSpec::Kind::ssh) {
+    nlohmann::json hosts = nlohmann::json::array();
+    for (const auto& host : effective_hosts(target.ssh))
+      hosts.push_back({{"name", host.name}, {"address", host.address}, {"port", host.port}, {"user", host.user}});
+    return {{"type", "ssh"},
+            {"hosts", hosts},
+            {"root", target.ssh.root},
+            {"known_hosts", target.ssh.known_hosts},
+            {"identity_file", target.ssh.identity_file}};
+  }
   // Settings may hold credentials meant for the plugin only: their names are shown, not their values.
   std::vector<std::string> keys;
   for (auto it = target.settings.begin(); it != target.settings.end(); ++it)
@@ -241,7 +266,10 @@ nlohmann::json service_json(const ServiceSpec& service) {
           {"health_wait", service.health && service.health->wait.has_value()},
           {"shared", service.shared},
           {"config_files", service.config_files},
-          {"backups", backups}};
+          {"backups", backups},
+          {"strategy", {{"type", std::string(to_string(service.strategy.kind))},
+                        {"text", service.strategy.display()},
+                        {"max_failures", service.strategy.max_failures}}}};
 }
 
 nlohmann::json actions_json(const std::vector<Action>& actions) {
@@ -300,7 +328,7 @@ nlohmann::json plan_to_json(const ResolvedPlan& resolved) {
           {"position", position(resolved) + 1},
           {"paused", resolved.environment->paused},
           {"pause_reason", resolved.environment->pause_reason},
-          {"strategy", plan.strategy},
+          {"strategy", plan.strategy.display()},
           {"deadline", format_duration(resolved.deadline)},
           {"deadline_ms", resolved.deadline.count()},
           {"keep_releases", plan.keep_releases},

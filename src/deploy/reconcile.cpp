@@ -26,14 +26,17 @@ core::Status reconcile(Run& run, const EngineContext& context, const TargetOptio
     std::vector<JournalRecord> records;
   };
   std::vector<Pending> pending;
-  for (auto& unit : run.env().units) {
-    if (!unit.journal->exists()) continue;
-    auto read = unit.journal->read();
+  const auto units = run.all_units();
+  std::vector<core::Result<JournalRead>> reads(units.size(), JournalRead{});
+  run.for_each(units, [&](Unit& unit) {
+    const auto index = static_cast<std::size_t>(&unit - &run.env().units.front());
+    reads[index] = unit.journal->read();
+  });
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    Unit& unit = *units[i];
+    auto& read = reads[i];
     if (!read) return read.error();
-    if (read->records.empty()) {
-      (void)unit.journal->remove();
-      continue;
-    }
+    if (read->records.empty()) continue;
     Pending item{&unit, read->records.front(), read->records};
     for (const auto& record : read->records)
       if (record.action == "run" && record.phase == "begin") item.begin = record;
@@ -62,7 +65,9 @@ core::Status reconcile(Run& run, const EngineContext& context, const TargetOptio
     std::vector<std::string> errors;
     if (!present) append_ledgers(run, entry, errors);
     if (!errors.empty()) return core::make_error(ErrorKind::runtime, errors.front());
-    for (auto& item : pending) (void)item.unit->journal->remove();
+    std::vector<Unit*> finished;
+    for (auto& item : pending) finished.push_back(item.unit);
+    run.for_each(finished, [](Unit& unit) { (void)unit.journal->remove(); });
     done.push_back("run " + old_run + " had finished; its ledger entry was completed");
     run.add_check("reconcile/complete", "complete the interrupted run " + old_run, CheckStatus::pass, done.back());
     return core::ok_status();
@@ -76,16 +81,18 @@ core::Status reconcile(Run& run, const EngineContext& context, const TargetOptio
     unit.back_to = item.begin.data.value(target_field, "");
     if (unit.back_to && unit.back_to->empty()) unit.back_to.reset();
     for (const auto& record : item.records) {
-      if (record.action == "switch" && record.phase == "begin") unit.switched = true;
-      if (record.action == "stop" && record.phase == "begin") unit.stopped = true;
+      if (record.action == "switch" && record.phase == "begin") unit.switched = unit.touched = true;
+      if (record.action == "stop" && record.phase == "begin") unit.stopped = unit.touched = true;
       if ((record.action == "start" || record.action == "restart") && record.phase == "done") unit.stopped = false;
     }
   }
-  for (auto& unit : run.env().units) // targets without a journal keep what they have
-    if (!unit.back_to) {
-      auto status = unit.driver->status();
-      if (status && status->current) unit.back_to = *status->current;
-    }
+  std::vector<Unit*> without_journal; // targets without a journal keep what they have
+  for (auto& unit : run.env().units)
+    if (!unit.back_to) without_journal.push_back(&unit);
+  run.for_each(without_journal, [](Unit& unit) {
+    auto status = unit.driver->status();
+    if (status && status->current) unit.back_to = *status->current;
+  });
   if (target_version.empty())
     for (const auto& item : pending)
       if (item.unit->back_to) target_version = version_of_release(*item.unit->back_to);
@@ -109,12 +116,16 @@ core::Status reconcile(Run& run, const EngineContext& context, const TargetOptio
   const auto failures = run_backward(run, runner, rollback_actions(*plan, touched), *plan, "reconcile");
   finish_result(run, runner);
   // The never-live release of an undone deploy is removed.
-  if (mode == "deploy")
-    for (auto& item : pending)
-      if (const std::string release = item.begin.data.value("release", ""); !release.empty()) {
-        auto status = item.unit->driver->status();
-        if (status && (!status->current || *status->current != release)) (void)item.unit->driver->discard(release);
-      }
+  if (mode == "deploy") {
+    std::vector<Unit*> undone;
+    for (auto& item : pending) undone.push_back(item.unit);
+    const std::string release = begin.data.value("release", "");
+    if (!release.empty())
+      run.for_each(undone, [&](Unit& unit) {
+        auto status = unit.driver->status();
+        if (status && (!status->current || *status->current != release)) (void)unit.driver->discard(release);
+      });
+  }
   LedgerEntry entry = base_entry(context, run.run_id(), options.environment);
   entry.event = "reconcile";
   entry.version = target_version;
@@ -152,12 +163,15 @@ core::Status reconcile(Run& run, const EngineContext& context, const TargetOptio
   for (auto& unit : run.env().units) {
     unit.switched = false;
     unit.stopped = false;
+    unit.touched = false;
     unit.back_to.reset();
   }
   if (!failures.empty())
     return core::make_error(ErrorKind::runtime, "could not reconcile the interrupted run " + old_run + ": " +
                                                     failures.front() + "; fix the target by hand, then run again");
-  for (auto& item : pending) (void)item.unit->journal->remove();
+  std::vector<Unit*> repaired;
+  for (auto& item : pending) repaired.push_back(item.unit);
+  run.for_each(repaired, [](Unit& unit) { (void)unit.journal->remove(); });
   done.push_back(entry.reason);
   return core::ok_status();
 }
@@ -192,11 +206,21 @@ std::optional<std::string> prepare_targets(Run& run, const EngineContext& contex
     return why;
   }
   run.add_check("preflight/not-paused", "the environment is not paused", CheckStatus::pass, environment.name + " is open");
-  for (auto& unit : run.env().units)
-    if (auto ensured = unit.driver->ensure(); !ensured) {
-      run.add_check("preflight/targets", "every target is usable", CheckStatus::fail, ensured.error().describe());
-      return ensured.error().describe();
-    }
+  const auto units = run.all_units();
+  std::vector<std::string> problems(units.size());
+  run.for_each(units, [&](Unit& unit) {
+    const auto index = static_cast<std::size_t>(&unit - &run.env().units.front());
+    if (auto ensured = unit.driver->ensure(); !ensured) problems[index] = ensured.error().describe();
+  });
+  std::vector<std::string> failed;
+  for (const auto& problem : problems)
+    if (!problem.empty()) failed.push_back(problem);
+  if (!failed.empty()) {
+    std::string why = failed.front();
+    if (failed.size() > 1) why += " (and " + std::to_string(failed.size() - 1) + " more targets)";
+    run.add_check("preflight/targets", "every target is usable", CheckStatus::fail, why);
+    return why;
+  }
   const auto ttl = options.lock_ttl.value_or(plan.lock_ttl_duration);
   if (auto locked = run.lock(options.wait_lock, ttl); !locked) {
     run.add_check("preflight/lock", "the deploy lock is free", CheckStatus::fail, locked.error().describe());

@@ -6,6 +6,7 @@
 #include "core/time.hpp"
 #include "deploy/engine.hpp"
 #include "deploy/layout.hpp"
+#include "deploy/parallel.hpp"
 #include "deploy/run.hpp"
 #include "render/markdown.hpp"
 
@@ -47,6 +48,7 @@ core::StepResult document(const std::string& step, const std::string& headline) 
 } // namespace
 
 core::Result<core::StepResult> show_status(const TargetOptions& options, const EngineContext& context) {
+  const ConnectionsClosed closed;
   auto opened = open_for_reading(options, context);
   if (!opened) return opened.error();
   Environment& env = *opened;
@@ -92,43 +94,76 @@ core::Result<core::StepResult> show_status(const TargetOptions& options, const E
   markdown += "| Target | Current | Releases | Lock | Journal |\n|---|---|---|---|---|\n";
   text += "  targets:\n";
   nlohmann::json targets = nlohmann::json::array();
-  for (auto& unit : env.units) {
-    nlohmann::json item;
-    item["target"] = unit.driver->describe();
+  struct Seen {
+    nlohmann::json item = nlohmann::json::object();
     std::string current = "-", releases = "0", lock = "free", journal = "none";
-    std::error_code ignored;
-    if (unit.driver->state_dir().empty() || !fs::exists(unit.driver->state_dir(), ignored)) {
-      current = "not deployed";
-    } else {
-      auto status = unit.driver->status();
-      if (status) {
-        current = status->current.value_or("-");
-        releases = std::to_string(status->releases.size());
-        item["current"] = status->current ? nlohmann::json(*status->current) : nlohmann::json();
-        item["releases"] = status->releases;
-        if (live && status->current && *status->current != live->release)
-          warnings.push_back(unit.driver->describe() + ": `current` is " + *status->current +
-                             " but the ledger records " + live->release + " as live");
-      } else {
-        current = "error: " + status.error().message;
-      }
-      auto lease = Lease::read(unit.driver->state_dir());
-      if (!lease) lock = "unreadable: " + lease.error().message;
-      else if (*lease) {
-        lock = "held by " + (*lease)->owner.describe() + " until " + time_text((*lease)->expires_at);
-        item["lock"] = (*lease)->to_json();
-      }
-      if (unit.journal->exists()) {
-        journal = "an interrupted run left a journal; the next deploy-stage or rollback reconciles it";
-        item["journal_pending"] = true;
-      }
+    bool drift = false;
+  };
+  std::vector<Seen> seen(env.units.size());
+  parallel_for(env.units.size(), options.jobs, [&](std::size_t i) {
+    Unit& unit = env.units[i];
+    Seen& out = seen[i];
+    out.item["target"] = unit.name();
+    out.item["service"] = unit.service;
+    auto store = unit.driver->state_store();
+    auto exists = store->exists();
+    if (!exists) {
+      out.current = "error: " + exists.error().message;
+      out.item["error"] = exists.error().message;
+      return;
     }
-    text += "    " + unit.driver->describe() + ": current " + current + ", " + releases + " releases, lock " + lock +
-            (journal == "none" ? "" : "; " + journal) + "\n";
-    markdown += "| " + render::markdown_escape(unit.driver->describe()) + " | " + render::markdown_escape(current) + " | " + releases + " | " +
-                render::markdown_escape(lock) + " | " + render::markdown_escape(journal) + " |\n";
-    targets.push_back(item);
+    if (!*exists) {
+      out.current = "not deployed";
+      return;
+    }
+    auto status = unit.driver->status();
+    if (status) {
+      out.current = status->current.value_or("-");
+      out.releases = std::to_string(status->releases.size());
+      out.item["current"] = status->current ? nlohmann::json(*status->current) : nlohmann::json();
+      out.item["version"] = status->current ? nlohmann::json(version_of_release(*status->current)) : nlohmann::json();
+      out.item["releases"] = status->releases;
+      out.drift = live && (!status->current || *status->current != live->release);
+      out.item["drift"] = out.drift;
+      for (const char* key : {"colours", "live_colour"})
+        if (status->details.contains(key)) out.item[key] = status->details[key];
+      if (status->details.contains("live_colour") && status->details["live_colour"].is_string())
+        out.current += " (live colour " + status->details["live_colour"].get<std::string>() + ")";
+    } else {
+      out.current = "error: " + status.error().message;
+      out.item["error"] = status.error().message;
+    }
+    auto lease = Lease::read(*store);
+    if (!lease) out.lock = "unreadable: " + lease.error().message;
+    else if (*lease) {
+      out.lock = "held by " + (*lease)->owner.describe() + " until " + time_text((*lease)->expires_at);
+      out.item["lock"] = (*lease)->to_json();
+    }
+    auto journal = unit.journal->read();
+    if (journal && !journal->records.empty()) {
+      out.journal = "an interrupted run left a journal; the next deploy-stage or rollback reconciles it";
+      out.item["journal_pending"] = true;
+    }
+  });
+  std::vector<std::string> drifted;
+  for (auto& item : seen) {
+    const std::string name = item.item["target"].get<std::string>();
+    if (item.drift) {
+      drifted.push_back(name);
+      warnings.push_back(name + ": `current` is " + item.current + " but the ledger records " + live->release +
+                         " as live (drift)");
+    }
+    text += "    " + name + ": current " + item.current + (item.drift ? " [DRIFT]" : "") + ", " + item.releases +
+            " releases, lock " + item.lock + (item.journal == "none" ? "" : "; " + item.journal) + "\n";
+    markdown += "| " + render::markdown_escape(name) + " | " + render::markdown_escape(item.current) +
+                (item.drift ? " **drift**" : "") + " | " + item.releases + " | " + render::markdown_escape(item.lock) +
+                " | " + render::markdown_escape(item.journal) + " |\n";
+    targets.push_back(item.item);
   }
+  details["drift"] = drifted;
+  if (!drifted.empty())
+    text += "  drift: " + std::to_string(drifted.size()) + " of " + std::to_string(seen.size()) +
+            " targets are not on the recorded version\n";
   details["targets"] = targets;
   result.details = details;
   result.text_view = text;
@@ -139,6 +174,7 @@ core::Result<core::StepResult> show_status(const TargetOptions& options, const E
 }
 
 core::Result<core::StepResult> show_history(const TargetOptions& options, int limit, const EngineContext& context) {
+  const ConnectionsClosed closed;
   auto opened = open_for_reading(options, context);
   if (!opened) return opened.error();
   const History history = read_history(opened->units);
@@ -171,6 +207,7 @@ core::Result<core::StepResult> show_history(const TargetOptions& options, int li
 core::Result<core::StepResult> unblock_release(const std::string& plan_file, const std::string& version,
                                                const std::string& reason, const Variables& vars,
                                                const EngineContext& context) {
+  const ConnectionsClosed closed;
   if (reason.empty()) return core::make_error(ErrorKind::usage, "--reason TEXT is required: say why the version is fit again");
   auto plan = load_plan(plan_file);
   if (!plan) return plan.error();
@@ -221,6 +258,7 @@ core::Result<core::StepResult> unblock_release(const std::string& plan_file, con
 
 core::Result<core::StepResult> force_release_lock(const TargetOptions& options, const std::string& reason,
                                                   const EngineContext& context) {
+  const ConnectionsClosed closed;
   if (reason.empty())
     return core::make_error(ErrorKind::usage, "--reason TEXT is required: the forced release is recorded in the ledger");
   auto opened = open_for_reading(options, context);
@@ -228,9 +266,14 @@ core::Result<core::StepResult> force_release_lock(const TargetOptions& options, 
   std::vector<std::string> released, errors;
   const std::string run_id = make_run_id(context.now);
   for (auto& unit : opened->units) {
-    std::error_code ignored;
-    if (!fs::exists(unit.driver->state_dir(), ignored)) continue;
-    auto removed = Lease::force_release(unit.driver->state_dir());
+    auto store = unit.driver->state_store();
+    auto exists = store->exists();
+    if (!exists) {
+      errors.push_back(exists.error().describe());
+      continue;
+    }
+    if (!*exists) continue;
+    auto removed = Lease::force_release(*store);
     if (!removed) {
       errors.push_back(removed.error().describe());
       continue;

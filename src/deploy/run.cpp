@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include <openssl/evp.h>
 #include <unistd.h>
@@ -9,7 +10,9 @@
 #include "core/interrupt.hpp"
 #include "core/text.hpp"
 #include "core/time.hpp"
+#include "deploy/blue_green.hpp"
 #include "deploy/layout.hpp"
+#include "deploy/parallel.hpp"
 #include "deploy/plan_validate.hpp"
 #include "io/process.hpp"
 #include "io/redactor.hpp"
@@ -78,20 +81,24 @@ Variables base_variables(const EngineContext& context) {
 
 core::Result<std::vector<Unit>> make_units(const ResolvedPlan& resolved, const EngineContext& context) {
   std::vector<Unit> units;
-  std::set<std::string> state_dirs;
+  std::set<std::string> keys;
   const fs::path plan_dir = fs::absolute(resolved.plan->file).parent_path();
   for (const auto& service : resolved.services) {
+    const std::size_t first = units.size();
     auto add = [&](std::unique_ptr<Driver> driver) -> core::Status {
-      const std::string dir = driver->state_dir().lexically_normal().string();
-      if (!state_dirs.insert(dir).second)
+      const std::string key = driver->key();
+      if (!keys.insert(key).second)
         return core::make_error(ErrorKind::invalid_input,
-                                "two targets share " + dir + " (service " + service.name +
+                                "two targets are the same (" + driver->describe() + ", service " + service.name +
                                     "): give each service and root its own folder",
                                 service.target.location);
+      if (service.strategy.kind == StrategySpec::Kind::blue_green)
+        driver = make_blue_green_driver(std::move(driver), service.strategy.blue_green, service.name);
       Unit unit;
       unit.service = service.name;
-      unit.journal = std::make_unique<Journal>(driver->state_dir() / "journal.jsonl");
-      unit.ledger = std::make_unique<Ledger>(driver->state_dir() / "ledger.jsonl");
+      auto store = driver->state_store();
+      unit.journal = std::make_unique<Journal>(store);
+      unit.ledger = std::make_unique<Ledger>(store);
       unit.driver = std::move(driver);
       units.push_back(std::move(unit));
       return core::ok_status();
@@ -99,6 +106,20 @@ core::Result<std::vector<Unit>> make_units(const ResolvedPlan& resolved, const E
     if (service.target.kind == TargetSpec::Kind::local) {
       for (const auto& root : service.target.roots)
         if (auto added = add(make_local_driver(root)); !added) return added.error();
+    } else if (service.target.kind == TargetSpec::Kind::ssh) {
+      const SshTargetSpec& ssh = service.target.ssh;
+      for (const auto& host : effective_hosts(ssh)) {
+        SshOptions options;
+        options.host = host;
+        options.root = ssh.root;
+        options.identity_file = ssh.identity_file;
+        options.known_hosts = ssh.known_hosts;
+        options.connect_timeout = ssh.connect_timeout;
+        options.operation_timeout = ssh.timeout;
+        const std::string program = context.env.get_or("SHIPGATE_SSH");
+        if (!program.empty()) options.ssh_program = program;
+        if (auto added = add(make_ssh_driver(options)); !added) return added.error();
+      }
     } else {
       PluginOptions options;
       options.plugin = service.target.plugin;
@@ -112,8 +133,25 @@ core::Result<std::vector<Unit>> make_units(const ResolvedPlan& resolved, const E
       if (!driver) return driver.error();
       if (auto added = add(std::move(*driver)); !added) return added.error();
     }
+    const auto batches = make_batches(service.strategy, static_cast<int>(units.size() - first));
+    for (std::size_t b = 0; b < batches.size(); ++b)
+      for (int index : batches[b]) units[first + static_cast<std::size_t>(index)].batch = static_cast<int>(b);
   }
   return units;
+}
+
+core::Result<ServiceSpec> unit_service(const ResolvedPlan& plan, const Unit& unit, const Variables& extra) {
+  Variables own = unit.driver->variables();
+  for (const auto& [name, value] : extra) own[name] = value;
+  const ServiceSpec* shared = service_spec(plan, unit.service);
+  if (own.empty() && shared) return *shared;
+  Variables values = plan.values;
+  for (const auto& [name, value] : own) values[name] = value;
+  auto resolved = resolve_plan(*plan.plan, plan.environment->name, {}, values);
+  if (!resolved) return resolved.error();
+  for (auto& service : resolved->services)
+    if (service.name == unit.service) return std::move(service);
+  return core::make_error(ErrorKind::runtime, "service " + unit.service + " is not in the plan");
 }
 
 core::Result<Environment> open_environment(const std::string& plan_file, const std::string& name,
@@ -155,10 +193,11 @@ Variables real_run_values(const EngineContext& context, const std::string& envir
 }
 
 // The history of one environment: its targets' ledgers merged.
-History read_history(const std::vector<Unit>& units) {
+History read_history(const std::vector<Unit>& units, int jobs) {
+  std::vector<core::Result<LedgerRead>> reads(units.size(), LedgerRead{});
+  parallel_for(units.size(), jobs, [&](std::size_t i) { reads[i] = units[i].ledger->read(); });
   History history;
-  for (const auto& unit : units) {
-    auto read = unit.ledger->read();
+  for (auto& read : reads) {
     if (!read) {
       history.warnings.push_back(read.error().describe());
       continue;
@@ -188,7 +227,7 @@ std::map<std::string, History> read_all_histories(const Plan& plan, const Variab
       warnings.push_back("cannot read the ledger of " + environment.name + ": " + units.error().describe());
       continue;
     }
-    out[environment.name] = read_history(*units);
+    out[environment.name] = read_history(*units, 10);
   }
   return out;
 }
@@ -226,31 +265,84 @@ std::string mode_name(Mode mode) {
 }
 
 
+// Every target's lease, or none: taken together (`jobs` at a time); when
+// one is held by someone else, those taken are given back and the run
+// waits and tries again, so two runs can never each hold half a fleet.
 core::Status Run::lock(Milliseconds wait, Milliseconds ttl) {
-  std::map<std::string, fs::path> dirs;
-  for (const auto& unit : m_env.units) dirs[unit.driver->state_dir().string()] = unit.driver->state_dir();
+  std::map<std::string, Unit*> targets; // one lease per target, in a fixed order
+  for (auto& unit : m_env.units) targets.emplace(unit.driver->key(), &unit);
+  std::vector<Unit*> units;
+  for (const auto& [key, unit] : targets) units.push_back(unit);
   const auto start = SteadyClock::now();
-  for (const auto& [key, dir] : dirs) {
-    auto lease = std::make_unique<Lease>(dir, lease_owner(m_context, m_run_id), ttl);
+  for (int attempt = 0;; ++attempt) {
+    std::vector<std::unique_ptr<Lease>> leases(units.size());
+    std::vector<core::Status> results(units.size(), core::ok_status());
+    parallel_for(units.size(), m_jobs, [&](std::size_t i) {
+      leases[i] = std::make_unique<Lease>(units[i]->driver->state_store(), lease_owner(m_context, m_run_id), ttl);
+      results[i] = leases[i]->acquire(Milliseconds(0));
+    });
+    const core::Status* refused = nullptr;
+    for (const auto& result : results)
+      if (!result) {
+        refused = &result;
+        break;
+      }
+    if (!refused) {
+      for (auto& lease : leases) {
+        m_heartbeats.push_back(std::make_unique<Heartbeat>(*lease, ttl));
+        m_leases.push_back(std::move(lease));
+      }
+      return core::ok_status();
+    }
+    const core::Error error = refused->error();
+    parallel_for(leases.size(), m_jobs, [&](std::size_t i) {
+      if (leases[i]->held()) (void)leases[i]->release();
+    });
     const auto waited = std::chrono::duration_cast<Milliseconds>(SteadyClock::now() - start);
-    auto acquired = lease->acquire(std::max(Milliseconds(0), wait - waited));
-    if (!acquired) return acquired;
-    m_heartbeats.push_back(std::make_unique<Heartbeat>(*lease, ttl));
-    m_leases.push_back(std::move(lease));
+    if (error.kind != ErrorKind::blocked || waited >= wait) return error;
+    // Jittered, so that two runs waiting for each other do not retry in step.
+    const Milliseconds pause(400 + (std::hash<std::string>{}(m_run_id) + static_cast<std::size_t>(attempt) * 7919) % 400);
+    const auto until = SteadyClock::now() + std::min(pause, wait - waited);
+    while (SteadyClock::now() < until) {
+      if (core::interrupted())
+        return core::make_error(ErrorKind::interrupted, "interrupted while waiting for the deploy lock");
+      std::this_thread::sleep_for(Milliseconds(20));
+    }
   }
-  return core::ok_status();
+}
+
+void Run::for_each(const std::vector<Unit*>& units, const std::function<void(Unit&)>& fn) {
+  parallel_for(units.size(), m_jobs, [&](std::size_t i) { fn(*units[i]); });
+}
+
+std::vector<Unit*> Run::all_units() {
+  std::vector<Unit*> out;
+  for (auto& unit : m_env.units) out.push_back(&unit);
+  return out;
+}
+
+void Run::close_journals() {
+  std::vector<Unit*> done;
+  for (auto& unit : m_env.units)
+    if (!unit.rollback_failed) done.push_back(&unit);
+  for_each(done, [](Unit& unit) { (void)unit.journal->remove(); });
 }
 
 void Run::journal(Unit& unit, const std::string& action, const std::string& phase, nlohmann::json data) {
   JournalRecord record;
   record.run = m_run_id;
-  record.seq = m_seq++;
+  {
+    std::lock_guard<std::mutex> guard(m_mutex);
+    record.seq = m_seq++;
+  }
   record.action = action;
   record.phase = phase;
   record.service = unit.service;
   record.data = std::move(data);
-  if (auto written = unit.journal->write(record); !written)
+  if (auto written = unit.journal->write(record); !written) {
+    std::lock_guard<std::mutex> guard(m_mutex);
     m_journal_error = written.error().describe(); // surfaced by the caller as a failure
+  }
 }
 
 std::string Run::stop_reason() const {
@@ -286,7 +378,7 @@ core::Status Run::run_command(const CommandSpec& command, const Unit& unit, cons
   spec.env_add = command_env(unit, release);
   spec.cwd = cwd.empty() ? unit.driver->root().string() : cwd;
   spec.stop_on_interrupt = !rolling_back;
-  const io::ProcessResult result = io::run_process(spec);
+  const io::ProcessResult result = unit.driver->run_command(spec);
   transcript += "$ " + command.display() + "\n" + core::truncate(result.output, k_max_transcript);
   if (result.ok()) return core::ok_status();
   std::string why = result.outcome == io::ProcessResult::Outcome::exited
@@ -321,8 +413,14 @@ LedgerEntry redacted(const LedgerEntry& entry, const io::Output& output) {
 
 void append_ledgers(Run& run, const LedgerEntry& entry, std::vector<std::string>& errors) {
   const LedgerEntry safe = redacted(entry, run.m_context.output);
-  for (auto& unit : run.env().units)
-    if (auto appended = unit.ledger->append(safe); !appended) errors.push_back(appended.error().describe());
+  const auto units = run.all_units();
+  std::vector<std::string> failures(units.size());
+  run.for_each(units, [&](Unit& unit) {
+    const auto index = static_cast<std::size_t>(&unit - &run.env().units.front());
+    if (auto appended = unit.ledger->append(safe); !appended) failures[index] = appended.error().describe();
+  });
+  for (auto& failure : failures)
+    if (!failure.empty()) errors.push_back(std::move(failure));
 }
 
 std::string version_list(const std::set<std::string>& versions) {

@@ -5,8 +5,10 @@
 // an interface for other modules: they use deploy/engine.hpp.
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -43,8 +45,18 @@ double switch_seconds(const std::vector<core::Check>& checks, const std::string&
 
 // ---------------------------------------------------------------- setup
 
+// The ssh connections a command opened are closed when it ends, however
+// it ends.
+struct ConnectionsClosed {
+  ConnectionsClosed() = default;
+  ConnectionsClosed(const ConnectionsClosed&) = delete;
+  ConnectionsClosed& operator=(const ConnectionsClosed&) = delete;
+  ~ConnectionsClosed() { close_ssh_connections(); }
+};
+
 struct Unit {
   std::string service;
+  int batch = 0;            // which batch of its service (deploy/actions.hpp)
   std::unique_ptr<Driver> driver;
   std::optional<std::string> from;    // live release before this run
   std::optional<std::string> back_to; // where a rollback takes it (from, or the rollback target)
@@ -52,8 +64,12 @@ struct Unit {
   bool switched = false;
   bool went_live = false; // switched to the new release at some point (kept for forensics)
   bool stopped = false; // this unit's service was stopped by the run and not started again
+  bool touched = false;  // stopped or switched by this run (what a rollback undoes)
+  bool dropped = false;  // failed within the strategy's max_failures: rolled back alone, left out of the rest
+  bool rollback_failed = false; // its rollback failed (unreachable host…): its journal is kept
   std::unique_ptr<Journal> journal;
   std::unique_ptr<Ledger> ledger;
+  std::string name() const { return driver->describe(); }
 };
 
 struct Environment {
@@ -74,7 +90,7 @@ Variables placeholder_run_values(const std::string& environment, const std::stri
 Variables real_run_values(const EngineContext& context, const std::string& environment, const std::string& version,
                           const std::string& previous_version, const std::string& release, const Unit& first);
 // The history of one environment: its targets' ledgers merged.
-History read_history(const std::vector<Unit>& units);
+History read_history(const std::vector<Unit>& units, int jobs = 10);
 // Every environment's history, for bad marks and promotion order. An
 // environment whose plan values cannot be resolved here is skipped with a
 // warning.
@@ -84,6 +100,10 @@ LedgerEntry base_entry(const EngineContext& context, const std::string& run_id, 
 LeaseOwner lease_owner(const EngineContext& context, const std::string& run_id);
 
 std::vector<Unit*> units_of(Environment& env, const std::string& service);
+// The service as one unit sees it: resolved again with the values the
+// target brings (HOST, HOST_ADDRESS, COLOUR… from Driver::variables(),
+// plus `extra`), or the environment's service when it brings none.
+core::Result<ServiceSpec> unit_service(const ResolvedPlan& plan, const Unit& unit, const Variables& extra = {});
 const ServiceSpec* service_spec(const ResolvedPlan& plan, const std::string& name);
 
 // ---------------------------------------------------------------- the run
@@ -106,8 +126,14 @@ public:
   Environment& env() { return m_env; }
 
   void progress(const std::string& text) {
+    std::lock_guard<std::mutex> guard(m_mutex);
     if (!m_context.quiet) m_context.output.err("shipgate: " + text + "\n");
   }
+  int jobs() const { return m_jobs; }
+  void set_jobs(int jobs) { m_jobs = std::max(1, jobs); }
+  // fn(unit) for each unit, `jobs` at a time.
+  void for_each(const std::vector<Unit*>& units, const std::function<void(Unit&)>& fn);
+  std::vector<Unit*> all_units();
 
   core::Check& add_check(std::string id, std::string title, core::CheckStatus status, std::string explanation,
                          double seconds = -1) {
@@ -135,15 +161,27 @@ public:
 
   // ---- journal
   void journal(Unit& unit, const std::string& action, const std::string& phase, nlohmann::json data = nlohmann::json::object());
-  void close_journals() {
-    for (auto& unit : m_env.units) (void)unit.journal->remove();
+  // Removes the journals of the units that are in a recorded state (not
+  // those whose rollback failed: the next run reconciles them).
+  void close_journals();
+  std::string journal_error() const {
+    std::lock_guard<std::mutex> guard(m_mutex);
+    return m_journal_error;
   }
-  const std::string& journal_error() const { return m_journal_error; }
+  void clear_journal_error() {
+    std::lock_guard<std::mutex> guard(m_mutex);
+    m_journal_error.clear();
+  }
 
   // ---- deadline and interruption
   void set_deadline(Milliseconds deadline) { m_deadline = m_started + deadline; m_deadline_length = deadline; }
   Milliseconds remaining() const {
     return std::chrono::duration_cast<Milliseconds>(m_deadline - SteadyClock::now());
+  }
+  // A deliberate pause (canary) does not eat into the deadline.
+  void extend_deadline(Milliseconds paused) {
+    m_deadline += paused;
+    m_paused += paused;
   }
   // Why the run must stop now, or empty.
   std::string stop_reason() const;
@@ -163,6 +201,7 @@ public:
   std::map<std::string, std::string> m_config_sha; // per service
   nlohmann::json m_backups = nlohmann::json::array();
   std::string m_completed_rollback; // version an interrupted rollback was completed to (reconcile)
+  std::vector<std::string> m_dropped; // hosts that failed within max_failures and went back alone
 
   const EngineContext& m_context;
   Environment& m_env;
@@ -176,6 +215,9 @@ public:
   Milliseconds m_deadline_length{0};
   std::vector<std::unique_ptr<Lease>> m_leases;
   std::vector<std::unique_ptr<Heartbeat>> m_heartbeats;
+  mutable std::mutex m_mutex; // progress lines and the journal sequence, written from worker threads
+  int m_jobs = 10;
+  Milliseconds m_paused{0};   // time spent in a deliberate pause (not counted against the deadline)
 };
 
 

@@ -18,7 +18,10 @@ public:
   }
   void register_options(OptionSink& sink) override {
     m_target.register_options(sink, true);
-    sink.value("--version", m_version, "Version to deploy (letters, digits, . _ + -)", true);
+    sink.value("--version", m_version, "Version to deploy (letters, digits, . _ + -); required unless --resume/--abort");
+    sink.flag("--resume", m_resume,
+              "Tell the deploy paused after its canary batch (pause: until-resume) to go on; needs --plan and --env");
+    sink.flag("--abort", m_abort, "Tell the deploy paused after its canary batch to roll back");
     sink.values("--artifact", m_artifacts,
                 "Release artifact: PATH or URL (tar/zip); SERVICE=PATH|URL with several services; repeatable");
     sink.values("--sha256", m_sha256, "Expected sha256 of the artifact (or SERVICE=HEX); default: ARTIFACT.sha256");
@@ -31,6 +34,16 @@ public:
     deploy::DeployRequest request;
     auto target = m_target.read(context);
     if (!target) return target.error();
+    if (m_resume && m_abort) return core::make_error(ErrorKind::usage, "--resume and --abort exclude each other");
+    if (m_resume || m_abort) {
+      if (!m_version.empty() || !m_artifacts.empty())
+        return core::make_error(ErrorKind::usage, std::string(m_resume ? "--resume" : "--abort") +
+                                                      " signals the paused run; it takes no --version or --artifact");
+      return deploy::signal_paused_deploy(*target, m_resume,
+                                          {context.ci, context.env, context.output, context.now, context.quiet});
+    }
+    if (m_version.empty())
+      return core::make_error(ErrorKind::usage, "--version is required: the version to deploy, such as --version 1.4.2");
     request.target = *target;
     request.version = m_version;
     request.artifacts = m_artifacts;
@@ -50,6 +63,7 @@ private:
   TargetFlags m_target;
   std::string m_version, m_deadline, m_cacert;
   std::vector<std::string> m_artifacts, m_sha256, m_signatures;
+  bool m_resume = false, m_abort = false;
 };
 
 class RollbackStep final : public Step {

@@ -120,7 +120,7 @@ core::Result<core::StepResult> PlanValidateStep::run(const RunContext& context) 
     environments.push_back(environment.name);
   result.details["plan"] = {{"name", plan->name},           {"file", plan->file},
                             {"environments", environments}, {"deploy_order", order},
-                            {"strategy", plan->strategy},   {"keep_releases", plan->keep_releases}};
+                            {"strategy", plan->strategy.display()},   {"keep_releases", plan->keep_releases}};
   result.outputs.push_back({"plan", plan->name});
   return result;
 }

@@ -1,5 +1,8 @@
 // status, history, release unblock, lock release, and the flags shared by
 // every command on an environment's targets.
+#include <algorithm>
+#include <cctype>
+
 #include "io/redactor.hpp"
 #include "smoke/checks_file.hpp"
 #include "steps/deploy_stage.hpp"
@@ -13,6 +16,7 @@ void TargetFlags::register_options(OptionSink& sink, bool locking) {
   sink.value("--plan", m_plan, "Launch plan file (YAML, docs/plan.md)", true);
   sink.value("--env", m_env, "Environment of the plan, e.g. staging", true);
   sink.values("--var", m_vars, "Value for ${NAME} in the plan, NAME=VALUE; repeatable; overrides the plan and environment");
+  sink.value("--jobs", m_jobs, "Targets (hosts) worked on at once, 1 to 256 (default 10)");
   if (!locking) return;
   sink.value("--wait-lock", m_wait_lock, "When another run holds the deploy lock, wait this long for it (e.g. 10m; default: do not wait)");
   sink.value("--lock-ttl", m_lock_ttl, "Lease time of the lock, renewed while the run lives (default: the plan's lock_ttl, 5m)");
@@ -34,6 +38,15 @@ core::Result<deploy::TargetOptions> TargetFlags::read(const RunContext& context)
     auto wait = duration("--wait-lock", m_wait_lock);
     if (!wait) return wait.error();
     options.wait_lock = *wait;
+  }
+  if (!m_jobs.empty()) {
+    const bool digits = m_jobs.size() <= 3 && std::all_of(m_jobs.begin(), m_jobs.end(), [](unsigned char c) {
+      return std::isdigit(c) != 0;
+    });
+    const int jobs = digits ? std::stoi(m_jobs) : 0;
+    if (jobs < 1 || jobs > 256)
+      return core::make_error(ErrorKind::usage, "--jobs expects a number from 1 to 256, got '" + m_jobs + "'");
+    options.jobs = jobs;
   }
   if (!m_lock_ttl.empty()) {
     auto ttl = duration("--lock-ttl", m_lock_ttl);

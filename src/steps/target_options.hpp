@@ -16,7 +16,7 @@ public:
   core::Result<deploy::TargetOptions> read(const RunContext& context) const;
 
 private:
-  std::string m_plan, m_env, m_wait_lock, m_lock_ttl;
+  std::string m_plan, m_env, m_wait_lock, m_lock_ttl, m_jobs;
   std::vector<std::string> m_vars;
 };
 

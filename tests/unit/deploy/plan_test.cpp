@@ -131,7 +131,7 @@ TEST_CASE("a full plan is read into the model, nothing interpolated yet") {
   CHECK(plan.environments[2].paused);
   CHECK(plan.environments[2].pause_reason == "freeze until Monday");
   CHECK_FALSE(plan.environments[0].deadline.has_value());
-  CHECK(plan.strategy == "all-at-once");
+  CHECK(plan.strategy.kind == deploy::StrategySpec::Kind::all_at_once);
   CHECK(plan.deadline == Duration(1200000));
   CHECK(plan.keep_releases == 3);
   CHECK(plan.lock_ttl == "2m");
@@ -180,7 +180,7 @@ TEST_CASE("a full plan is read into the model, nothing interpolated yet") {
 
 TEST_CASE("plan defaults: strategy, deadline, keep, lock ttl, no signing") {
   const Plan plan = parse_ok(minimal());
-  CHECK(plan.strategy == "all-at-once");
+  CHECK(plan.strategy.kind == deploy::StrategySpec::Kind::all_at_once);
   CHECK(plan.deadline == Duration(900000));
   CHECK(plan.keep_releases == 5);
   CHECK(plan.lock_ttl == "5m");
