@@ -424,6 +424,7 @@ Outcome run_forward(Run& run, ActionRunner& runner, const std::vector<Action>& a
       }
       continue;
     }
+    const std::size_t check_index = run.result().checks.size() - 1;
     auto done = runner.perform(action, false, plan, check);
     if (done && !run.journal_error().empty())
       done = core::make_error(ErrorKind::runtime, "cannot write the journal: " + run.journal_error());
@@ -431,17 +432,26 @@ Outcome run_forward(Run& run, ActionRunner& runner, const std::vector<Action>& a
       // Within max_failures: these hosts go back alone; the rest goes on.
       const std::vector<Unit*> failed = runner.failed_units();
       for (Unit* unit : failed) unit->dropped = true;
+      const ResolvedPlan& back = runner.rollback_plan() ? *runner.rollback_plan() : plan;
+      const Mode mode = run.m_mode;
+      const std::string version = run.m_version;
+      run.m_mode = Mode::rollback;
+      run.m_version = run.m_old_version;
       runner.only(failed);
-      const auto failures = run_backward(run, runner, rollback_actions(plan, {action.service}), plan,
+      const auto failures = run_backward(run, runner, rollback_actions(back, {action.service}), back,
                                          prefix + "-drop" + std::to_string(index));
       runner.only({});
+      run.m_mode = mode;
+      run.m_version = version;
+      // The rollback's own entries were added after this action's: find it again.
+      core::Check& entry = run.result().checks[check_index];
       for (Unit* unit : failed) {
         unit->switched = false;
         unit->stopped = false;
         run.m_dropped.push_back(unit->name());
       }
-      check.status = CheckStatus::warn;
-      check.explanation = done.error().describe() + "; within max_failures (" +
+      entry.status = CheckStatus::warn;
+      entry.explanation = done.error().describe() + "; within max_failures (" +
                           std::to_string(service_spec(plan, action.service)->strategy.max_failures) +
                           "): rolled back alone" + (failures.empty() ? "" : " (that rollback failed: " + failures.front() + ")") +
                           ", the deploy goes on without them";

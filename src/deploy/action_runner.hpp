@@ -27,6 +27,10 @@ public:
   // Restricts the next actions to `units` (a rollback of single hosts);
   // empty: no restriction.
   void only(std::vector<Unit*> units) { m_only = std::move(units); }
+  // The plan with the old version's values, for putting single hosts back
+  // during a deploy (their health checks expect the old version).
+  void set_rollback_plan(const ResolvedPlan* plan) { m_rollback_plan = plan; }
+  const ResolvedPlan* rollback_plan() const { return m_rollback_plan; }
 
   std::vector<core::Check> m_health; // the smoke checks, appended to the result after the actions
 
@@ -53,6 +57,7 @@ private:
   Run& m_run;
   Prepare m_prepare;
   std::vector<Unit*> m_only;
+  const ResolvedPlan* m_rollback_plan = nullptr;
   std::vector<Unit*> m_failed;
   std::mutex m_mutex; // m_health, m_specs
   std::map<std::pair<const ResolvedPlan*, std::string>, ServiceSpec> m_specs; // per plan and unit key + service

@@ -42,6 +42,9 @@ public:
   ~OpenedArtifact();
   int fd() const { return m_fd; }
   std::uint64_t size() const { return m_size; }
+  // The same file (the same inode, not whatever is at the path now) with
+  // its own read offset, so that several targets can unpack it at once.
+  core::Result<OpenedArtifact> reopen() const;
   const std::filesystem::path& path() const { return m_path; }
 
 private:

@@ -52,6 +52,18 @@ core::Result<OpenedArtifact> OpenedArtifact::open(const fs::path& path) {
   return OpenedArtifact(fd.release(), static_cast<std::uint64_t>(info.st_size), path);
 }
 
+core::Result<OpenedArtifact> OpenedArtifact::reopen() const {
+  const std::string self = "/proc/self/fd/" + std::to_string(m_fd);
+  UniqueFd fd(::open(self.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!fd) return io_error("cannot open artifact " + m_path.string() + " again", errno);
+  struct stat mine {}, again {};
+  if (::fstat(m_fd, &mine) != 0 || ::fstat(fd.get(), &again) != 0 || mine.st_ino != again.st_ino ||
+      mine.st_dev != again.st_dev)
+    return make_error(ErrorKind::runtime, "artifact " + m_path.string() + " could not be opened again as the same file");
+  ::fcntl(fd.get(), F_SETFL, 0);
+  return OpenedArtifact(fd.release(), m_size, m_path);
+}
+
 OpenedArtifact::OpenedArtifact(OpenedArtifact&& other) noexcept
     : m_fd(std::exchange(other.m_fd, -1)), m_size(other.m_size), m_path(std::move(other.m_path)) {}
 

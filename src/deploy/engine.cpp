@@ -230,8 +230,18 @@ core::Status DeployRun::prepare(const ServiceSpec& service, std::string& log) {
   std::vector<core::Status> results(units.size(), core::ok_status());
   m_run.for_each(units, [&](Unit& unit) {
     m_run.journal(unit, "prepare", "begin", {{"release", m_release}});
-    PrepareRequest request{m_release, m_request.version, &*artifact, service.shared, {}};
-    auto prepared = unit.driver->prepare(request);
+    // Each target reads the verified file through its own descriptor.
+    core::Status prepared = core::ok_status();
+    std::optional<OpenedArtifact> own;
+    if (units.size() > 1) {
+      auto reopened = artifact->reopen();
+      if (reopened) own.emplace(std::move(*reopened));
+      else prepared = reopened.error();
+    }
+    if (prepared) {
+      PrepareRequest request{m_release, m_request.version, own ? &*own : &*artifact, service.shared, {}};
+      prepared = unit.driver->prepare(request);
+    }
     m_run.journal(unit, "prepare", prepared ? "done" : "failed", {{"release", m_release}});
     if (prepared) unit.prepared = true;
     const auto index = static_cast<std::size_t>(std::find(units.begin(), units.end(), &unit) - units.begin());
@@ -426,6 +436,7 @@ core::Result<core::StepResult> DeployRun::run() {
                    {"user", m_context.ci.user}});
   });
   ActionRunner runner(m_run, [this](const ServiceSpec& service, std::string& log) { return prepare(service, log); });
+  runner.set_rollback_plan(&*m_old_plan);
   const auto started = SteadyClock::now();
   const Outcome outcome = run_forward(m_run, runner, deploy_actions(m_env.resolved), m_env.resolved, "deploy");
   finish_result(m_run, runner);
