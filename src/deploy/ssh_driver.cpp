@@ -1,5 +1,5 @@
 // The `ssh` target (docs/ssh.md): on each host the same layout, ledger,
-// journal and lock as a local root, changed by one helper operation per
+// journal and lock as a local root, changed by one remote operation per
 // method over the host's shared ssh connection. The artifact is unpacked
 // and checked once on this machine; each host receives the unpacked tree
 // with its manifest and checks it before the release goes into place.
@@ -60,7 +60,8 @@ core::Result<FileState> parse_file_state(const ssh::Session& session, const std:
     if (end > 8) state.sha256 = out.substr(8, end - 8);
     return state;
   }
-  return core::make_error(ErrorKind::runtime, session.describe() + ": unexpected answer from shipgate's helper (\"" +
+  return core::make_error(ErrorKind::runtime, session.describe() +
+                                                  ": unexpected answer from shipgate's remote script (\"" +
                                                   core::first_line(core::sanitize_utf8(out), 80) +
                                                   "\"); is something on the host printing to stdout at login?");
 }
@@ -241,7 +242,7 @@ fs::path make_work_dir() {
 }
 
 // A value in printf %b escapes, so any byte survives one line of the
-// environment block that the helper's `run` reads.
+// environment block that the remote script's `run` reads.
 std::string printf_escaped(const std::string& value) {
   static constexpr char k_octal[] = "01234567";
   std::string out;
@@ -309,7 +310,7 @@ class SshDriver final : public Driver {
 public:
   explicit SshDriver(const SshOptions& options)
       : m_session(ssh::Session::get(session_options(options))), m_root(without_trailing_slash(options.root)),
-        m_timeout(options.operation_timeout), m_work_dir(make_work_dir()) {
+        m_timeout(options.operation_timeout), m_work_dir(make_work_dir()), m_host_variables(options.host.variables) {
     if (m_root.empty() || m_root.front() != '/' || m_root.find_first_of("\n\r") != std::string::npos)
       m_problem = core::make_error(ErrorKind::invalid_input,
                                    m_session->describe() + ": the root \"" + core::sanitize_utf8(m_root) +
@@ -324,8 +325,13 @@ public:
   fs::path root() const override { return m_root; }
   fs::path state_dir() const override { return m_root + "/.shipgate"; }
   fs::path local_work_dir() const override { return m_work_dir; }
+  // The host's own values from the plan, then the ones every host brings.
   Variables variables() const override {
-    return {{"HOST", m_session->options().name}, {"HOST_ADDRESS", m_session->options().address}};
+    Variables out = m_host_variables;
+    out["HOST"] = m_session->options().name;
+    out["HOST_ADDRESS"] = m_session->options().address;
+    out["TARGET_ROOT"] = m_root;
+    return out;
   }
 
   std::shared_ptr<StateStore> state_store() override {
@@ -536,6 +542,7 @@ private:
   std::string m_root;
   Duration m_timeout;
   fs::path m_work_dir;
+  Variables m_host_variables;
   std::optional<core::Error> m_problem;
   std::mutex m_store_mutex;
   std::shared_ptr<SshStateStore> m_store;

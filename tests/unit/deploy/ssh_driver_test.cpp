@@ -237,7 +237,8 @@ TEST_CASE("ssh driver: names, ensure and status on an empty root") {
   CHECK(driver->key() == "ssh:" + current_user() + "@127.0.0.1:" + std::to_string(server.port()) + ":" + root.string());
   CHECK(driver->root() == root);
   CHECK(driver->state_dir() == root / ".shipgate");
-  CHECK(driver->variables() == deploy::Variables{{"HOST", "web01"}, {"HOST_ADDRESS", "127.0.0.1"}});
+  CHECK(driver->variables() ==
+        deploy::Variables{{"HOST", "web01"}, {"HOST_ADDRESS", "127.0.0.1"}, {"TARGET_ROOT", root.string()}});
   CHECK(fs::is_directory(driver->local_work_dir()));
   CHECK(driver->state_store()->describe() == "web01:" + (root / ".shipgate").string());
 
@@ -352,7 +353,7 @@ TEST_CASE("ssh driver: hostile file names travel intact, and discard and prune k
   SshServer server;
   const fs::path tree = server.dir().path() / "hostile";
   const std::vector<std::string> names = {"we ird/it's \"quoted\" $(touch pwned) caf\xc3\xa9.txt", "back\\slash",
-                                          "-dash", " lead space", "semi;colon&amp"};
+                                          "-dash", " leading space", "semi;colon&amp"};
   for (const auto& name : names)
     write_file(tree / name, "content of " + name);
   fs::create_directories(tree / "empty folder");
@@ -515,7 +516,7 @@ TEST_CASE("ssh driver: a state update that raced another writer is decided again
     return Change{Change::Kind::write, std::to_string(value + 1)};
   };
   std::atomic<int> failures{0};
-  auto worker = [&](std::shared_ptr<deploy::StateStore> target) {
+  auto worker = [&](const std::shared_ptr<deploy::StateStore>& target) {
     for (int i = 0; i < 8; ++i)
       if (!target->update("counter", increment).ok()) ++failures;
   };
@@ -555,13 +556,13 @@ TEST_CASE("ssh driver: plan commands run on the host with their argv, environmen
 
   // Environment values never appear on a command line on the host: not on
   // those of the command and the processes that started it (sshd's
-  // session, the login shell, the helper), nor anywhere else.
+  // session, the login shell, the remote script), nor anywhere else.
   spec = command({"sh", "-c",
                   "p=$$; while [ \"$p\" -gt 1 ]; do tr '\\000' ' ' <\"/proc/$p/cmdline\"; echo; "
                   "p=$(sed -n 's/^PPid:[[:space:]]*//p' \"/proc/$p/status\"); done; echo ---; "
                   "for f in /proc/[0-9]*/cmdline; do tr '\\000' ' ' <\"$f\"; echo; done"});
   spec.env_add = {{"SHIPGATE_TOKEN", "s3cr3t-t0ken-value"}};
-  spec.max_output = 16 * 1024 * 1024;
+  spec.max_output = std::size_t{16} * 1024 * 1024;
   const auto listing = driver->run_command(spec);
   REQUIRE(listing.ok());
   const std::string ancestors = listing.output.substr(0, listing.output.find("---\n"));
@@ -727,6 +728,7 @@ TEST_CASE("ssh driver: one connection per host serves every operation and is clo
   // Several threads, one host: all served by the same master.
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int i = 0; i < 4; ++i)
     threads.emplace_back([&, i] {
       auto& driver = i % 2 ? first : second;
