@@ -294,12 +294,16 @@ core::Status Run::lock(Milliseconds wait, Milliseconds ttl) {
       }
       return core::ok_status();
     }
-    const core::Error error = refused->error();
+    core::Error error = refused->error();
     parallel_for(leases.size(), m_jobs, [&](std::size_t i) {
       if (leases[i]->held()) (void)leases[i]->release();
     });
     const auto waited = std::chrono::duration_cast<Milliseconds>(SteadyClock::now() - start);
-    if (error.kind != ErrorKind::blocked || waited >= wait) return error;
+    if (error.kind != ErrorKind::blocked) return error;
+    if (waited >= wait) {
+      if (wait.count() > 0) error.message += " (waited " + format_seconds(waited.count() / 1000.0) + ")";
+      return error;
+    }
     // Jittered, so that two runs waiting for each other do not retry in step.
     const Milliseconds pause(400 + (std::hash<std::string>{}(m_run_id) + static_cast<std::size_t>(attempt) * 7919) % 400);
     const auto until = SteadyClock::now() + std::min(pause, wait - waited);
