@@ -1,4 +1,4 @@
-// The helper script an ssh host runs for every operation, how its answers
+// The script an ssh host runs for every operation, how its answers
 // become errors, and the release stream it receives (docs/ssh.md).
 //
 // The script is POSIX sh plus coreutils, find, tar and flock, so any Linux
@@ -29,7 +29,7 @@ namespace fs = std::filesystem;
 using core::ErrorKind;
 
 constexpr const char* k_script = R"SHIPGATE_SH(
-# shipgate's helper on an ssh host (docs/ssh.md "On the host"), started as
+# shipgate's remote script on an ssh host (docs/ssh.md "The remote script"), started as
 #   sh -c '<this script>' shipgate-remote OP ARG...
 # It needs POSIX sh, coreutils, find, tar and flock (util-linux) only.
 # Exit statuses: 0 done, 1 failed, 2 bad request, 3 changed since it was
@@ -532,7 +532,7 @@ op_run() { # folder create-it(0|1) time-limit(s, 0: none) env-count command...
 }
 
 want() { # count given operation
-  [ "$2" -ge "$1" ] || die 2 "$3 needs at least $1 arguments; this shipgate and its helper disagree"
+  [ "$2" -ge "$1" ] || die 2 "$3 needs at least $1 arguments: a request this script does not understand"
 }
 
 [ $# -ge 1 ] || die 2 "no operation given"
@@ -560,14 +560,14 @@ case $op in
   write-file) want 1 $# "$op" && op_write_file "$1" ;;
   read-file) want 1 $# "$op" && op_read_file "$1" ;;
   run) want 5 $# "$op" && op_run "$@" ;;
-  *) die 2 "unknown operation \"$op\"; this shipgate and its helper disagree" ;;
+  *) die 2 "unknown operation \"$op\": a request this script does not understand" ;;
 esac
 )SHIPGATE_SH";
 
 core::Result<RemoteAnswer> answer_of(Session& session, const RemoteCall& call, const io::ProcessResult& result) {
   if (auto failed = session.connection_error(result, call.timeout)) return *failed;
   if (result.exit_code == 255 || result.exit_code > 128)
-    return core::make_error(ErrorKind::runtime, session.describe() + ": shipgate's helper was killed during \"" +
+    return core::make_error(ErrorKind::runtime, session.describe() + ": shipgate's remote script was killed during \"" +
                                                     call.op + "\" (status " + std::to_string(result.exit_code) +
                                                     "); check the host's memory and its logs, then run again");
   if (result.output.size() >= k_max_answer || result.error_output.size() >= k_max_answer)
@@ -577,8 +577,8 @@ core::Result<RemoteAnswer> answer_of(Session& session, const RemoteCall& call, c
   return RemoteAnswer{result.exit_code, result.output, result.error_output};
 }
 
-// The helper's own words: its "shipgate-remote: " lines, else all it said.
-std::string helper_message(const RemoteAnswer& answer) {
+// The remote script's own words: its "shipgate-remote: " lines, else all it said.
+std::string remote_message(const RemoteAnswer& answer) {
   static constexpr std::string_view k_prefix = "shipgate-remote: ";
   std::string said;
   std::size_t start = 0;
@@ -619,7 +619,7 @@ core::Error remote_failure(const Session& session, const RemoteCall& call, const
     kind = ErrorKind::invalid_input;
   else if (answer.status == remote_status::differs)
     kind = ErrorKind::blocked;
-  std::string message = helper_message(answer);
+  std::string message = remote_message(answer);
   if (message.empty())
     message = "\"" + call.op + "\" failed with status " + std::to_string(answer.status) + " and no message";
   if (answer.status == remote_status::bad_request)

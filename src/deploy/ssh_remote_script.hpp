@@ -1,5 +1,5 @@
 #pragma once
-// What shipgate sends to an ssh host (docs/ssh.md "On the host"): a helper
+// What shipgate sends to an ssh host (docs/ssh.md "The remote script"): a
 // script in POSIX sh, run with every operation as
 //   sh -c '<script>' shipgate-remote OP ARG...
 // so nothing of shipgate has to be installed there; and the release
@@ -20,15 +20,15 @@
 
 namespace deploy::ssh {
 
-// The helper's exit statuses.
+// The remote script's exit statuses.
 namespace remote_status {
 constexpr int ok = 0;
 constexpr int failed = 1;       // an I/O failure; the message says what to check
-constexpr int bad_request = 2;  // this shipgate and the helper disagree
+constexpr int bad_request = 2;  // this shipgate and the remote script disagree
 constexpr int changed = 3;      // update-cas: the file changed since it was read
 constexpr int refused = 4;      // the layout on the host is not as expected
 constexpr int differs = 5;      // files differ from their manifest
-constexpr int missing_tool = 6; // a program the helper needs is not installed
+constexpr int missing_tool = 6; // a program the remote script needs is not installed
 constexpr int not_found = 7;    // the release (or its manifest) is not there
 } // namespace remote_status
 
@@ -45,24 +45,24 @@ struct RemoteCall {
 };
 struct RemoteAnswer {
   int status = 0;
-  std::string out; // the helper's standard output
+  std::string out; // the remote script's standard output
   std::string err; // its messages
 };
-// Runs one operation of the helper on the session's host. An error only
+// Runs one operation of the remote script on the session's host. An error only
 // when the host was not reached (the message names it and what to check),
-// the helper was killed, or its answer was too large; any exit status of
-// the helper is an answer.
+// the remote script was killed, or its answer was too large; any exit status of
+// the remote script is an answer.
 core::Result<RemoteAnswer> call_remote(Session& session, const RemoteCall& call);
-// The error for an answer the caller did not expect: the helper's message
+// The error for an answer the caller did not expect: the remote script's message
 // with the host named; the kind follows the status (refused and not found:
 // invalid_input, differs: blocked, else runtime).
 core::Error remote_failure(const Session& session, const RemoteCall& call, const RemoteAnswer& answer);
-// call_remote, and remote_failure unless the helper answered 0.
+// call_remote, and remote_failure unless the remote script answered 0.
 core::Result<RemoteAnswer> call_remote_ok(Session& session, const RemoteCall& call);
 
 // An artifact unpacked (with unpack_archive's safety rules) on this
 // machine, and its manifest: `sums` in sha256sum format for every regular
-// file, `listing` every entry as the helper's list_tree prints it.
+// file, `listing` every entry as the remote script's list_tree prints it.
 struct StagedRelease {
   std::filesystem::path tree;
   std::string sums;

@@ -108,7 +108,7 @@ bool has(const std::vector<std::string>& values, const std::string& value) {
 // shell. "-O" requests find no master; the address "down.invalid" fails
 // like an unreachable host.
 std::string write_fake_ssh(const test_support::TempDir& dir) {
-  const std::string path = dir.write("fake-ssh", R"(#!/bin/sh
+  std::string path = dir.write("fake-ssh", R"(#!/bin/sh
 printf '%s\n' "$@" >>"$0.log"
 for last in "$@"; do :; done
 for arg in "$@"; do
@@ -149,7 +149,7 @@ TEST_CASE("ssh quoting: hostile words come back unchanged through a real shell")
   CHECK_FALSE(fs::exists("/tmp/shipgate-quote-pwned"));
 }
 
-TEST_CASE("ssh quoting: the helper script survives quoting as one word") {
+TEST_CASE("ssh quoting: the remote script survives quoting as one word") {
   const std::string& script = deploy::ssh::remote_script();
   REQUIRE(contains(script, "'"));
   REQUIRE(contains(script, "\n"));
