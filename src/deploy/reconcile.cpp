@@ -134,9 +134,13 @@ core::Status reconcile(Run& run, const EngineContext& context, const TargetOptio
   entry.previous_release = begin.data.value("release", "");
   entry.previous_version = begin.data.value("version", "");
   entry.outcome = failures.empty() ? (touched.empty() ? "recorded" : "succeeded") : "failed";
+  std::string repaired_names;
+  for (const auto& item : pending)
+    if (item.unit->touched) repaired_names += (repaired_names.empty() ? "" : ", ") + item.unit->name();
   entry.reason = "run " + old_run + " (" + mode + " of " + begin.data.value("version", "?") +
-                 ") stopped before it finished (killed or crashed); " +
-                 (touched.empty() ? "nothing live had changed" : "targets returned to " + target_version);
+                 ") stopped before it finished (killed, crashed or a target was unreachable); " +
+                 (touched.empty() ? "nothing live had changed"
+                                  : "targets returned to " + target_version + ": " + repaired_names);
   entry.finished_at = std::chrono::system_clock::now();
   std::vector<std::string> errors;
   append_ledgers(run, entry, errors);

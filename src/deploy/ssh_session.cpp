@@ -188,9 +188,22 @@ std::vector<std::string> Session::ssh_argv(const std::string& remote_command, co
   return argv;
 }
 
+namespace {
+// The ProcessResult::error of an operation not tried because the host was
+// already found unreachable.
+constexpr const char* k_not_tried_again = "shipgate: host already found unreachable in this run";
+} // namespace
+
 io::ProcessResult Session::run(const Request& request) {
   io::ProcessResult refused;
   refused.outcome = io::ProcessResult::Outcome::failed_to_start;
+  {
+    std::lock_guard<std::mutex> guard(m_down_mutex);
+    if (m_down) {
+      refused.error = k_not_tried_again;
+      return refused;
+    }
+  }
   for (const auto& [what, path] :
        {std::pair{"known_hosts", m_options.known_hosts}, std::pair{"identity_file", m_options.identity_file}}) {
     if (path.empty()) continue;
@@ -235,6 +248,10 @@ bool Session::master_alive() {
 
 void Session::close(bool at_once) {
   m_ready.store(false);
+  {
+    std::lock_guard<std::mutex> guard(m_down_mutex);
+    m_down.reset(); // the next run tries the host again
+  }
   const std::string control = control_path(false);
   std::error_code ignored;
   if (control.empty() || !fs::exists(control, ignored)) return;
@@ -265,16 +282,26 @@ std::string Session::hint() const {
 std::optional<core::Error> Session::connection_error(const io::ProcessResult& result, Duration timeout) {
   using Outcome = io::ProcessResult::Outcome;
   const std::string host = describe();
+  if (result.outcome == Outcome::failed_to_start && result.error == k_not_tried_again) {
+    std::lock_guard<std::mutex> guard(m_down_mutex);
+    core::Error error = *m_down;
+    error.message = "not tried again in this run: " + error.message;
+    return error;
+  }
+  auto down = [this](core::Error error) {
+    std::lock_guard<std::mutex> guard(m_down_mutex);
+    if (!m_down) m_down = error;
+    return error;
+  };
   if (result.outcome == Outcome::interrupted)
     return core::make_error(ErrorKind::interrupted, "interrupted while talking to " + host);
   if (result.outcome == Outcome::failed_to_start)
     return core::make_error(ErrorKind::runtime, host + ": cannot run the ssh client: " + result.error +
                                                     " (install the OpenSSH client, or point SHIPGATE_SSH at it)");
   if (result.outcome == Outcome::timed_out)
-    return core::make_error(ErrorKind::runtime, host + " did not answer within " + std::to_string(seconds_up(timeout)) +
-                                                    " s over ssh, so it is "
-                                                    "treated as unreachable; " +
-                                                    hint());
+    return down(core::make_error(ErrorKind::runtime, host + " did not answer within " +
+                                                         std::to_string(seconds_up(timeout)) +
+                                                         " s over ssh, so it is treated as unreachable; " + hint()));
   if (result.exit_code != k_ssh_failed) return std::nullopt;
   // 255 is also what ssh reports when the remote command was killed by a
   // signal; with the connection up, the command itself ended that way.
@@ -295,7 +322,8 @@ std::optional<core::Error> Session::connection_error(const io::ProcessResult& re
   else if (contains(said, "Permission denied"))
     message = host + ": the host refused the login: " + ssh_complaint(said) + "; ";
   else
-    message = host + " cannot be reached over ssh: " + ssh_complaint(said) + "; ";
+    return down(core::make_error(ErrorKind::runtime, host + " cannot be reached over ssh: " + ssh_complaint(said) +
+                                                         "; " + hint()));
   return core::make_error(ErrorKind::runtime, message + hint());
 }
 

@@ -109,6 +109,12 @@ private:
   int m_number = 0;
   std::mutex m_open_mutex;          // held while the first connection is made
   std::atomic<bool> m_ready{false}; // a master connection was made and not closed since
+  // Set when the host did not answer (timed out, or could not be reached):
+  // the rest of this process's operations on it fail at once with the same
+  // error instead of waiting for the timeout again (a rollback of a fleet
+  // with one dead host would otherwise pay it at every step).
+  mutable std::mutex m_down_mutex;
+  std::optional<core::Error> m_down;
 };
 
 // The process's private folder on this machine (0700, made on first use):
