@@ -62,17 +62,6 @@ std::string snapshot_name(const std::string& file) {
   return out;
 }
 
-bool write_all(int fd, const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t written = ::write(fd, text.data() + done, text.size() - done);
-    if (written < 0 && errno == EINTR) continue;
-    if (written <= 0) return false;
-    done += static_cast<std::size_t>(written);
-  }
-  return true;
-}
-
 // Copies through a temporary file renamed into place, so `to` is always
 // the old file or the whole new one, even after a crash.
 core::Status copy_file_synced(const fs::path& from, const fs::path& to) {
@@ -98,7 +87,7 @@ core::Status write_synced(const fs::path& file, const std::string& content) {
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return io_error("cannot write", temp, errno, "check permissions on its folder");
   const bool written =
-      write_all(fd, content) && (!replacing || ::fchmod(fd, old.st_mode & 07777) == 0) && ::fsync(fd) == 0;
+      layout::write_all(fd, content) && (!replacing || ::fchmod(fd, old.st_mode & 07777) == 0) && ::fsync(fd) == 0;
   const int saved = errno;
   ::close(fd);
   if (!written || ::rename(temp.c_str(), file.c_str()) != 0) {

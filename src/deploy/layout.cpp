@@ -399,4 +399,15 @@ core::Status fsync_tree(const fs::path& folder) {
   return fsync_path(folder);
 }
 
+bool write_all(int fd, std::string_view text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t written = ::write(fd, text.data() + done, text.size() - done);
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) return false;
+    done += static_cast<std::size_t>(written);
+  }
+  return true;
+}
+
 } // namespace deploy::layout

@@ -79,6 +79,10 @@ core::Result<std::vector<std::string>> prune(const std::filesystem::path& root, 
 // Removes one release (never the one `current` points at).
 core::Status remove_release(const std::filesystem::path& root, const std::string& id);
 
+// Writes all of `text` to `fd` (retrying short writes and EINTR); false
+// with errno set when it could not.
+bool write_all(int fd, std::string_view text);
+
 // fsync helpers used by the ledger, journal and unpacker.
 core::Status fsync_path(const std::filesystem::path& path); // a file or a folder
 core::Status fsync_tree(const std::filesystem::path& folder); // every regular file and folder below

@@ -26,17 +26,6 @@ core::Error io_error(const std::string& action, const std::string& where, int er
                           action + " " + where + ": " + std::strerror(error_number) + " (" + k_fix + ")");
 }
 
-bool write_all(int fd, const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t written = ::write(fd, text.data() + done, text.size() - done);
-    if (written < 0 && errno == EINTR) continue;
-    if (written <= 0) return false;
-    done += static_cast<std::size_t>(written);
-  }
-  return true;
-}
-
 // A crash in the middle of an earlier write leaves a line without its
 // newline; ending it first keeps the new line from being glued onto it.
 bool terminate_torn_line(int fd) {
@@ -45,7 +34,7 @@ bool terminate_torn_line(int fd) {
   if (info.st_size == 0) return true;
   char last = '\n';
   if (::pread(fd, &last, 1, info.st_size - 1) != 1) return false;
-  return last == '\n' || write_all(fd, "\n");
+  return last == '\n' || layout::write_all(fd, "\n");
 }
 
 // flock(2) on "<name>.guard" for one read-modify-write. The kernel drops
@@ -130,7 +119,7 @@ public:
       fd = ::open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
     }
     if (fd < 0) return io_error("cannot open", file, errno);
-    const bool written = (created || terminate_torn_line(fd)) && write_all(fd, line) && ::fsync(fd) == 0;
+    const bool written = (created || terminate_torn_line(fd)) && layout::write_all(fd, line) && ::fsync(fd) == 0;
     const int saved = errno;
     ::close(fd);
     if (!written) return io_error("cannot append to", file, saved);
@@ -187,7 +176,7 @@ private:
     const std::string temp = where(name + ".tmp-" + std::to_string(::getpid()));
     const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return io_error("cannot write", temp, errno);
-    const bool written = write_all(fd, text) && ::fsync(fd) == 0;
+    const bool written = layout::write_all(fd, text) && ::fsync(fd) == 0;
     const int saved = errno;
     ::close(fd);
     if (!written || ::rename(temp.c_str(), where(name).c_str()) != 0) {
