@@ -75,7 +75,7 @@ core::Status ActionRunner::perform(const Action& action, bool rolling_back, cons
 core::Status ActionRunner::each(const std::vector<Unit*>& units, const PerUnit& fn, std::string& log) {
   std::vector<std::string> logs(units.size());
   std::vector<core::Status> results(units.size(), core::ok_status());
-  parallel_for(units.size(), m_run.jobs(), [&](std::size_t i) { results[i] = fn(*units[i], logs[i]); });
+  parallel_for(units.size(), m_run.jobs(), [&](std::size_t i) { results[i] = fn(i, *units[i], logs[i]); });
   m_failed.clear();
   std::vector<const core::Error*> errors;
   for (std::size_t i = 0; i < units.size(); ++i) {
@@ -144,7 +144,7 @@ const ServiceSpec& ActionRunner::spec_for(const ResolvedPlan& plan, const Unit& 
 
 core::Status ActionRunner::command(const Action& action, bool rolling_back, const ResolvedPlan& plan, std::string& log) {
   const std::string kind(to_string(action.kind));
-  return each(units_for(action, rolling_back), [&](Unit& unit, std::string& out) -> core::Status {
+  return each(units_for(action, rolling_back), [&](std::size_t, Unit& unit, std::string& out) -> core::Status {
     if (rolling_back && !unit.back_to && action.kind != Action::Kind::stop) {
       // A first deploy has nothing older to start: the failed release stays stopped.
       out += unit.name() + ": first deploy, no earlier release to " + kind + "; left stopped\n";
@@ -202,7 +202,7 @@ void ActionRunner::set_colour_hooks(Unit& unit, const ResolvedPlan& plan, bool r
 
 core::Status ActionRunner::switch_units(const Action& action, bool rolling_back, const ResolvedPlan& plan,
                                         std::string& log) {
-  return each(units_for(action, rolling_back), [&](Unit& unit, std::string& out) -> core::Status {
+  return each(units_for(action, rolling_back), [&](std::size_t, Unit& unit, std::string& out) -> core::Status {
     if (rolling_back && !unit.switched) {
       out += unit.name() + ": not switched, nothing to undo\n";
       return core::ok_status();
@@ -232,11 +232,10 @@ core::Status ActionRunner::switch_units(const Action& action, bool rolling_back,
 core::Status ActionRunner::snapshot(const Action& action, const ServiceSpec& service, std::string& log) {
   const auto units = units_for(action, false);
   std::vector<std::string> combined(units.size());
-  auto done = each(units, [&](Unit& unit, std::string& out) -> core::Status {
+  auto done = each(units, [&](std::size_t index, Unit& unit, std::string& out) -> core::Status {
     m_run.journal(unit, "snapshot-config", "begin");
     auto manifest = unit.driver->snapshot_config(m_run.m_release, service.config_files);
     if (!manifest) return core::make_error(ErrorKind::runtime, unit.name() + ": " + manifest.error().describe());
-    const auto index = static_cast<std::size_t>(std::find(units.begin(), units.end(), &unit) - units.begin());
     for (const auto& file : service.config_files) {
       const auto digest = manifest->find(file);
       if (digest == manifest->end() || !digest->is_string()) {
@@ -256,7 +255,7 @@ core::Status ActionRunner::snapshot(const Action& action, const ServiceSpec& ser
 }
 
 core::Status ActionRunner::restore(const Action& action, std::string& log) {
-  return each(units_for(action, true), [&](Unit& unit, std::string& out) -> core::Status {
+  return each(units_for(action, true), [&](std::size_t, Unit& unit, std::string& out) -> core::Status {
     auto restored = unit.driver->restore_config(m_run.m_restore_from);
     if (!restored) return core::make_error(ErrorKind::runtime, unit.name() + ": " + restored.error().describe());
     if (restored->empty()) out += unit.name() + ": configuration unchanged since " + m_run.m_restore_from + "\n";
@@ -317,11 +316,10 @@ core::Status ActionRunner::verify(const Action& action, const ServiceSpec& servi
   const auto units = units_for(action, rolling_back);
   const bool several = units_of(m_run.env(), service.name).size() > 1;
   std::vector<std::string> headlines(units.size());
-  auto done = each(units, [&](Unit& unit, std::string& out) -> core::Status {
+  auto done = each(units, [&](std::size_t index, Unit& unit, std::string& out) -> core::Status {
     const std::string target = target_release(unit, rolling_back);
     if (target.empty()) return core::ok_status();
     if (auto verified = unit.driver->verify(target); !verified) return verified;
-    const auto index = static_cast<std::size_t>(std::find(units.begin(), units.end(), &unit) - units.begin());
     return health(spec_for(plan, unit, service.name), several ? unit.name() : std::string(), rolling_back, out,
                   headlines[index]);
   }, log);

@@ -35,7 +35,8 @@ public:
   std::vector<core::Check> m_health; // the smoke checks, appended to the result after the actions
 
 private:
-  using PerUnit = std::function<core::Status(Unit& unit, std::string& log)>;
+  // `index`: the unit's position in the list given to each().
+  using PerUnit = std::function<core::Status(std::size_t index, Unit& unit, std::string& log)>;
   // fn on each unit, `jobs` at a time; per-unit logs joined in unit order.
   core::Status each(const std::vector<Unit*>& units, const PerUnit& fn, std::string& log);
   std::vector<Unit*> units_for(const Action& action, bool rolling_back) const;

@@ -151,8 +151,7 @@ std::optional<std::string> DeployRun::check_live_releases() {
   const auto units = m_run.all_units();
   std::vector<core::Result<TargetStatus>> statuses(units.size(), TargetStatus{});
   std::vector<std::string> problems(units.size());
-  m_run.for_each(units, [&](Unit& unit) {
-    const auto index = static_cast<std::size_t>(&unit - &m_env.units.front());
+  m_run.for_each_at(units, [&](std::size_t index, Unit& unit) {
     statuses[index] = unit.driver->status();
     if (!statuses[index] || !statuses[index]->current) return;
     if (auto intact = unit.driver->check_intact(*statuses[index]->current); !intact)
@@ -228,7 +227,7 @@ core::Status DeployRun::prepare(const ServiceSpec& service, std::string& log) {
   if (auto digest = sha256_hex(*artifact)) m_digests[service.name] = *digest;
   const auto units = units_of(m_env, service.name);
   std::vector<core::Status> results(units.size(), core::ok_status());
-  m_run.for_each(units, [&](Unit& unit) {
+  m_run.for_each_at(units, [&](std::size_t index, Unit& unit) {
     m_run.journal(unit, "prepare", "begin", {{"release", m_release}});
     // Each target reads the verified file through its own descriptor.
     core::Status prepared = core::ok_status();
@@ -244,7 +243,6 @@ core::Status DeployRun::prepare(const ServiceSpec& service, std::string& log) {
     }
     m_run.journal(unit, "prepare", prepared ? "done" : "failed", {{"release", m_release}});
     if (prepared) unit.prepared = true;
-    const auto index = static_cast<std::size_t>(std::find(units.begin(), units.end(), &unit) - units.begin());
     results[index] = prepared;
   });
   for (std::size_t i = 0; i < units.size(); ++i) {
@@ -291,9 +289,8 @@ void DeployRun::succeed(LedgerEntry entry, double elapsed) {
     if (unit.from) protect.insert(*unit.from);
   const auto units = m_run.all_units();
   std::vector<core::Result<std::vector<std::string>>> removed(units.size(), std::vector<std::string>{});
-  m_run.for_each(units, [&](Unit& unit) {
-    removed[static_cast<std::size_t>(&unit - &m_env.units.front())] =
-        unit.driver->prune(m_env.plan->keep_releases, protect);
+  m_run.for_each_at(units, [&](std::size_t index, Unit& unit) {
+    removed[index] = unit.driver->prune(m_env.plan->keep_releases, protect);
   });
   std::set<std::string> pruned;
   for (std::size_t i = 0; i < units.size(); ++i) {
@@ -520,9 +517,8 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
   std::string problems;
   auto intact_everywhere = [&](const std::string& release) {
     std::vector<std::string> found(env.units.size());
-    run.for_each(run.all_units(), [&](Unit& unit) {
-      if (auto intact = unit.driver->check_intact(release); !intact)
-        found[static_cast<std::size_t>(&unit - &env.units.front())] = intact.error().message;
+    run.for_each_at(run.all_units(), [&](std::size_t index, Unit& unit) {
+      if (auto intact = unit.driver->check_intact(release); !intact) found[index] = intact.error().message;
     });
     for (const auto& problem : found)
       if (!problem.empty()) {

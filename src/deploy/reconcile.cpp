@@ -28,10 +28,7 @@ core::Status reconcile(Run& run, const EngineContext& context, const TargetOptio
   std::vector<Pending> pending;
   const auto units = run.all_units();
   std::vector<core::Result<JournalRead>> reads(units.size(), JournalRead{});
-  run.for_each(units, [&](Unit& unit) {
-    const auto index = static_cast<std::size_t>(&unit - &run.env().units.front());
-    reads[index] = unit.journal->read();
-  });
+  run.for_each_at(units, [&](std::size_t index, Unit& unit) { reads[index] = unit.journal->read(); });
   for (std::size_t i = 0; i < units.size(); ++i) {
     Unit& unit = *units[i];
     auto& read = reads[i];
@@ -212,8 +209,7 @@ std::optional<std::string> prepare_targets(Run& run, const EngineContext& contex
   run.add_check("preflight/not-paused", "the environment is not paused", CheckStatus::pass, environment.name + " is open");
   const auto units = run.all_units();
   std::vector<std::string> problems(units.size());
-  run.for_each(units, [&](Unit& unit) {
-    const auto index = static_cast<std::size_t>(&unit - &run.env().units.front());
+  run.for_each_at(units, [&](std::size_t index, Unit& unit) {
     if (auto ensured = unit.driver->ensure(); !ensured) problems[index] = ensured.error().describe();
   });
   std::vector<std::string> failed;

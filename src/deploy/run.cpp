@@ -319,6 +319,10 @@ void Run::for_each(const std::vector<Unit*>& units, const std::function<void(Uni
   parallel_for(units.size(), m_jobs, [&](std::size_t i) { fn(*units[i]); });
 }
 
+void Run::for_each_at(const std::vector<Unit*>& units, const std::function<void(std::size_t, Unit&)>& fn) {
+  parallel_for(units.size(), m_jobs, [&](std::size_t i) { fn(i, *units[i]); });
+}
+
 std::vector<Unit*> Run::all_units() {
   std::vector<Unit*> out;
   for (auto& unit : m_env.units) out.push_back(&unit);
@@ -419,8 +423,7 @@ void append_ledgers(Run& run, const LedgerEntry& entry, std::vector<std::string>
   const LedgerEntry safe = redacted(entry, run.m_context.output);
   const auto units = run.all_units();
   std::vector<std::string> failures(units.size());
-  run.for_each(units, [&](Unit& unit) {
-    const auto index = static_cast<std::size_t>(&unit - &run.env().units.front());
+  run.for_each_at(units, [&](std::size_t index, Unit& unit) {
     if (auto appended = unit.ledger->append(safe); !appended) failures[index] = appended.error().describe();
   });
   for (auto& failure : failures)

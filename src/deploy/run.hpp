@@ -133,6 +133,8 @@ public:
   void set_jobs(int jobs) { m_jobs = std::max(1, jobs); }
   // fn(unit) for each unit, `jobs` at a time.
   void for_each(const std::vector<Unit*>& units, const std::function<void(Unit&)>& fn);
+  // The same with the unit's position in `units`, for results kept in order.
+  void for_each_at(const std::vector<Unit*>& units, const std::function<void(std::size_t, Unit&)>& fn);
   std::vector<Unit*> all_units();
 
   core::Check& add_check(std::string id, std::string title, core::CheckStatus status, std::string explanation,
