@@ -87,6 +87,7 @@ CLI::App* add_step_command(CLI::App& app, const steps::Step& step) {
     parent = app.add_subcommand(group, group == "plan"      ? "Check and show a launch plan (validate, show)"
                                        : group == "release" ? "Manage released versions (unblock)"
                                        : group == "lock"    ? "Inspect or release a target's deploy lock (release)"
+                                       : group == "db"      ? "Database changes of the plan (status, plan)"
                                                             : group);
     parent->require_subcommand(1);
   }

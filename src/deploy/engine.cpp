@@ -14,6 +14,7 @@
 #include "core/time.hpp"
 #include "deploy/action_runner.hpp"
 #include "deploy/artifact_choice.hpp"
+#include "deploy/databases.hpp"
 #include "deploy/layout.hpp"
 #include "deploy/run.hpp"
 
@@ -54,6 +55,8 @@ private:
   std::optional<std::string> check_record();
   std::optional<std::string> check_artifacts(std::optional<core::Error>& usage);
   std::optional<std::string> check_live_releases();
+  std::optional<std::string> check_databases();
+  Outcome run_changes(ActionRunner& runner);
   core::Status plan_release();
   core::Status prepare(const ServiceSpec& service, std::string& log);
   LedgerEntry ledger_entry() const;
@@ -76,6 +79,9 @@ private:
   std::optional<ResolvedPlan> m_old_plan; // the plan with the old version's values (rollback health checks)
   std::map<std::string, std::string> m_digests;
   std::optional<core::Error> m_usage; // a command-line mistake found in pre-flight: exit 2, not 4
+  core::ExitCode m_refusal = core::ExitCode::blocked; // exit code of a pre-flight refusal
+  History m_history; // this environment's
+  std::unique_ptr<RunDatabases> m_databases; // docs/database.md; null when the plan has none
 };
 
 std::optional<std::string> DeployRun::preflight() {
@@ -86,7 +92,42 @@ std::optional<std::string> DeployRun::preflight() {
   m_result.details["reconciled"] = reconciled;
   if (auto why = check_record()) return why;
   if (auto why = check_artifacts(m_usage)) return why;
-  return check_live_releases();
+  if (auto why = check_live_releases()) return why;
+  return check_databases();
+}
+
+// Every database reachable, locked and in step with the plan.
+std::optional<std::string> DeployRun::check_databases() {
+  if (m_env.resolved.databases.empty()) return std::nullopt;
+  m_databases = std::make_unique<RunDatabases>(m_run, m_context, m_options, m_request.version);
+  auto refusal = m_databases->preflight_deploy(m_env.resolved, m_history);
+  for (const auto& warning : m_databases->warnings()) m_warnings.push_back(warning);
+  if (!refusal) return std::nullopt;
+  m_refusal = refusal->code;
+  return refusal->reason;
+}
+
+// The databases' changes (before the applications unless the plan says
+// after), then the applications.
+Outcome DeployRun::run_changes(ActionRunner& runner) {
+  auto database_failure = [](const std::string& reason, bool after_switch) {
+    Outcome outcome;
+    outcome.failed = true;
+    outcome.reason = reason;
+    outcome.kind = core::interrupted() ? ErrorKind::interrupted : ErrorKind::runtime;
+    if (core::interrupted()) outcome.reason = "interrupted: " + reason;
+    outcome.after_switch = after_switch;
+    return outcome;
+  };
+  if (m_databases) {
+    const std::string failed = m_databases->deploy_phase(false, m_run.m_backup_dir);
+    if (!failed.empty()) return database_failure(failed, false);
+  }
+  Outcome outcome = run_forward(m_run, runner, deploy_actions(m_env.resolved), m_env.resolved, "deploy");
+  if (outcome.failed || !m_databases) return outcome;
+  const std::string failed = m_databases->deploy_phase(true, m_run.m_backup_dir);
+  if (!failed.empty()) return database_failure(failed, true);
+  return outcome;
 }
 
 // Bad marks in any environment, then the promotion order.
@@ -96,6 +137,7 @@ std::optional<std::string> DeployRun::check_record() {
   const History& history = histories[m_options.environment];
   m_warnings.insert(m_warnings.end(), history.warnings.begin(), history.warnings.end());
   if (const LedgerEntry* live = history.live()) m_live = *live;
+  m_history = history;
   std::vector<const History*> all;
   for (const auto& [name, item] : histories) all.push_back(&item);
   const auto bad = bad_versions(all);
@@ -273,6 +315,7 @@ LedgerEntry DeployRun::ledger_entry() const {
   if (!all_config.empty()) entry.config_sha256 = sha256_text(all_config);
   entry.backup_dir = m_run.m_backup_dir;
   entry.extra["backups"] = m_run.m_backups;
+  if (m_databases) entry.extra["databases"] = m_databases->record();
   if (!m_run.m_dropped.empty()) entry.extra["hosts_failed"] = m_run.m_dropped;
   return entry;
 }
@@ -282,6 +325,10 @@ void DeployRun::succeed(LedgerEntry entry, double elapsed) {
   entry.finished_at = std::chrono::system_clock::now();
   const nlohmann::json journalled = redacted(entry, m_context.output).to_json();
   m_run.for_each(m_run.all_units(), [&](Unit& unit) { m_run.journal(unit, "ledger", "begin", journalled); });
+  // Once the ledger's entry is journalled the run counts as succeeded: its
+  // database changes become deployed (a crash here is settled from the ledger).
+  if (m_databases)
+    for (const auto& failure : m_databases->promote()) m_warnings.push_back(failure);
   append_ledgers(m_run, entry, m_ledger_errors);
   // Retention: never the live release nor the one a rollback would use.
   std::set<std::string> protect = {m_release};
@@ -322,8 +369,19 @@ void DeployRun::roll_back(const Outcome& outcome, ActionRunner& runner, LedgerEn
   m_run.m_mode = Mode::rollback;
   m_run.m_version = m_run.m_old_version;
   const auto touched = touched_services(m_run);
-  const auto failures = run_backward(m_run, runner, rollback_actions(*m_old_plan, touched), *m_old_plan, "rollback");
+  // Databases whose rollback comes first, the applications, then the others.
+  std::vector<std::string> failures;
+  if (m_databases) failures = m_databases->revert_run(true);
+  if (failures.empty()) {
+    failures = run_backward(m_run, runner, rollback_actions(*m_old_plan, touched), *m_old_plan, "rollback");
+    if (failures.empty() && m_databases) failures = m_databases->revert_run(false);
+  }
   finish_result(m_run, runner);
+  if (m_databases) {
+    entry.extra["databases"] = m_databases->record();
+    for (const auto& warning : m_databases->warnings())
+      if (std::find(m_warnings.begin(), m_warnings.end(), warning) == m_warnings.end()) m_warnings.push_back(warning);
+  }
   std::vector<Unit*> unused;
   for (auto& unit : m_env.units)
     if (unit.prepared && !unit.went_live) unused.push_back(&unit);
@@ -393,6 +451,7 @@ core::StepResult DeployRun::finish(double elapsed) {
   m_result.details["elapsed_seconds"] = elapsed;
   m_result.details["jobs"] = m_run.jobs();
   m_result.details["hosts_failed"] = m_run.m_dropped;
+  if (m_databases) m_result.details["databases"] = m_databases->record();
   nlohmann::json targets = nlohmann::json::array();
   for (const auto& unit : m_env.units) {
     const std::string state = unit.rollback_failed ? "not-rolled-back"
@@ -423,7 +482,9 @@ core::Result<core::StepResult> DeployRun::run() {
       m_run.unlock();
       return *m_usage;
     }
-    return blocked(m_run, *why);
+    core::StepResult refused = blocked(m_run, *why);
+    if (refused.exit_code == core::ExitCode::blocked) refused.exit_code = m_refusal;
+    return refused;
   }
   if (auto planned = plan_release(); !planned) return planned.error();
   m_run.for_each(m_run.all_units(), [&](Unit& unit) {
@@ -435,7 +496,7 @@ core::Result<core::StepResult> DeployRun::run() {
   ActionRunner runner(m_run, [this](const ServiceSpec& service, std::string& log) { return prepare(service, log); });
   runner.set_rollback_plan(&*m_old_plan);
   const auto started = SteadyClock::now();
-  const Outcome outcome = run_forward(m_run, runner, deploy_actions(m_env.resolved), m_env.resolved, "deploy");
+  const Outcome outcome = run_changes(runner);
   finish_result(m_run, runner);
   const double elapsed = seconds_since(started);
   if (!outcome.failed) succeed(ledger_entry(), elapsed);
@@ -541,6 +602,19 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
   run.add_check("preflight/rollback-target", "a recorded release to return to", CheckStatus::pass,
                 target->version + " (release " + target->release + "), live before " + live->version +
                     " according to the ledger; intact on every target");
+  std::unique_ptr<RunDatabases> databases;
+  if (!env.resolved.databases.empty()) {
+    databases = std::make_unique<RunDatabases>(run, context, options, target->version);
+    auto refusal =
+        databases->preflight_rollback(env.resolved, history, *target, request.force_past_irreversible, warnings);
+    for (const auto& warning : databases->warnings()) warnings.push_back(warning);
+    if (refusal) {
+      core::StepResult refused = blocked(run, refusal->reason);
+      if (refused.exit_code == core::ExitCode::blocked) refused.exit_code = refusal->code;
+      refused.warnings.insert(refused.warnings.end(), warnings.begin(), warnings.end());
+      return refused;
+    }
+  }
   run.m_version = target->version;
   run.m_release = target->release;
   run.m_old_version = live->version;
@@ -566,7 +640,14 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
   for (const auto& service : env.resolved.services) names.push_back(service.name);
   ActionRunner runner(run, [](const ServiceSpec&, std::string&) { return core::ok_status(); });
   const auto started = SteadyClock::now();
-  const auto failures = run_backward(run, runner, rollback_actions(env.resolved, names), env.resolved, "rollback");
+  // The databases whose rollback comes first, the applications, then the
+  // others; after a failure nothing more is changed: a person looks first.
+  std::vector<std::string> failures;
+  if (databases) failures = databases->rollback_phase(true);
+  if (failures.empty()) {
+    failures = run_backward(run, runner, rollback_actions(env.resolved, names), env.resolved, "rollback");
+    if (failures.empty() && databases) failures = databases->rollback_phase(false);
+  }
   finish_result(run, runner);
   const double elapsed = seconds_since(started);
   const bool ok = failures.empty();
@@ -580,6 +661,10 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
   entry.previous_release = live->release;
   entry.artifact_sha256 = target->artifact_sha256;
   entry.config_sha256 = target->config_sha256;
+  if (databases) {
+    entry.extra["databases"] = databases->record();
+    result.details["databases"] = entry.extra["databases"];
+  }
   entry.reason = request.reason.empty() ? "rolled back by " + (context.ci.user.empty() ? std::string("shipgate rollback") : context.ci.user)
                                         : request.reason;
   if (!ok) entry.reason += "; failed: " + failures.front();

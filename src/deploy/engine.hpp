@@ -48,6 +48,7 @@ struct RollbackRequest {
   TargetOptions target;
   std::optional<std::string> to; // --to VERSION
   std::string reason;
+  bool force_past_irreversible = false; // revert database changes up to the newest irreversible one
 };
 
 core::Result<core::StepResult> run_deploy(const DeployRequest& request, const EngineContext& context);

@@ -26,7 +26,8 @@ using smoke::Fields;
 using smoke::YamlReader;
 
 const std::vector<std::string> k_top_keys = {"version",  "name",     "variables", "environments", "strategy",
-                                             "deadline", "lock_ttl", "signing",   "services",     "keep_releases"};
+                                             "deadline", "lock_ttl", "signing",   "services",     "keep_releases",
+                                             "databases"};
 const std::vector<std::string> k_environment_keys = {"name", "variables", "deadline", "paused", "pause_reason"};
 const std::vector<std::string> k_service_keys = {"artifact", "target", "depends_on",   "stop_during_switch",
                                                  "stop",     "start",  "reload",       "restart",
@@ -46,6 +47,11 @@ const std::vector<std::string> k_nginx_keys = {"upstream_file", "upstream", "ser
 const std::vector<std::string> k_command_keys = {"argv", "shell", "timeout"};
 const std::vector<std::string> k_backup_keys = {"name", "run", "output"};
 const std::vector<std::string> k_signing_keys = {"public_key", "required"};
+const std::vector<std::string> k_database_keys = {"name",  "connection_env",  "client",  "order", "rollback_order",
+                                                  "registry_schema", "timeout", "backup", "changes"};
+const std::vector<std::string> k_db_backup_keys = {"enabled", "command", "restore", "verify-restore", "verify_restore",
+                                                   "dir"};
+const std::vector<std::string> k_change_keys = {"id", "deploy", "verify", "revert", "irreversible"};
 const std::vector<std::string> k_strategies = {"all-at-once", "rolling", "canary", "blue-green"};
 const std::vector<std::string> k_target_types = {"local", "plugin", "ssh"};
 
@@ -605,6 +611,141 @@ SigningSpec read_signing(const YamlReader& reader, const Field& field) {
 }
 
 
+// ---------------------------------------------------------------- databases
+
+std::vector<std::string> argv_list(const YamlReader& reader, const Field& field, const std::string& example) {
+  if (!field.value.IsSequence() || field.value.size() == 0)
+    reader.fail(field, field.path + " must be a non-empty argv list such as " + example);
+  std::vector<std::string> out = template_list(reader, field);
+  if (out.front().empty()) reader.fail(field, field.path + " starts with an empty program name");
+  return out;
+}
+
+DbBackupSpec read_db_backup(const YamlReader& reader, const Field& field) {
+  DbBackupSpec backup;
+  backup.location = reader.location(field);
+  if (field.value.IsScalar()) {
+    backup.enabled = reader.boolean(field);
+    return backup;
+  }
+  require_map(reader, field, "{verify-restore: true}, or false for no dump");
+  const Fields fields = reader.fields(field.value, k_db_backup_keys, field.path);
+  if (const Field* enabled = fields.find("enabled")) backup.enabled = reader.boolean(*enabled);
+  if (const Field* command = fields.find("command"))
+    backup.command = argv_list(reader, *command, "[pg_dump, --format=custom, --file, \"${BACKUP_FILE}\"]");
+  if (const Field* restore = fields.find("restore"))
+    backup.restore = argv_list(reader, *restore, "[pg_restore, --dbname, \"${SCRATCH_DATABASE}\", \"${BACKUP_FILE}\"]");
+  const Field* dashed = fields.find("verify-restore");
+  const Field* underscored = fields.find("verify_restore");
+  if (dashed && underscored) reader.fail(*underscored, field.path + " has both verify-restore and verify_restore");
+  if (const Field* verify = dashed ? dashed : underscored) backup.verify_restore = reader.boolean(*verify);
+  if (const Field* dir = fields.find("dir")) backup.dir = template_text(reader, *dir);
+  return backup;
+}
+
+bool valid_change_id(const std::string& id) {
+  static const std::regex k_id("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
+  return std::regex_match(id, k_id);
+}
+
+DbChangeSpec read_change(const YamlReader& reader, const YAML::Node& node, const std::string& path) {
+  if (!node.IsMap())
+    reader.fail(node, path + " items must be mappings such as {id: orders-table, deploy: db/orders.sql, verify: "
+                             "db/orders.verify.sql, revert: db/orders.revert.sql}");
+  DbChangeSpec change;
+  change.location = reader.location(node);
+  const Fields fields = reader.fields(node, k_change_keys, path);
+  const Field* id = fields.find("id");
+  if (!id) reader.fail(node, path + " item needs an id: the change's name in the registry, such as orders-table");
+  change.id = id->value.IsScalar() ? id->value.Scalar() : std::string();
+  if (!valid_change_id(change.id))
+    reader.fail(*id, id->path + ": " + describe(id->value) +
+                         " is not a valid change id; use letters, digits, '.', '-' and '_' (at most 100), "
+                         "starting with a letter or digit");
+  const std::string at = path + "." + change.id;
+  const Field* deploy = fields.find("deploy");
+  if (!deploy) reader.fail(node, at + " needs deploy: the script that applies the change");
+  change.deploy = template_text(reader, *deploy);
+  if (const Field* verify = fields.find("verify")) change.verify = template_text(reader, *verify);
+  if (const Field* revert = fields.find("revert")) change.revert = template_text(reader, *revert);
+  if (const Field* irreversible = fields.find("irreversible")) {
+    change.irreversible = irreversible->value.IsScalar() ? core::trim(irreversible->value.Scalar()) : std::string();
+    if (change.irreversible.empty() || change.irreversible == "true" || change.irreversible == "false")
+      reader.fail(*irreversible, at + ".irreversible needs the reason as text, such as \"drops the notes column\"");
+    if (!change.revert.empty())
+      reader.fail(*irreversible, at + " has both revert and irreversible; a change with a revert script is not "
+                                      "irreversible, so remove one of them");
+  }
+  return change;
+}
+
+DatabaseSpec read_database(const YamlReader& reader, const YAML::Node& node, const std::string& path) {
+  if (!node.IsMap())
+    reader.fail(node, path + " items must be mappings with name, connection_env and changes (docs/database.md)");
+  DatabaseSpec database;
+  database.location = reader.location(node);
+  const Fields fields = reader.fields(node, k_database_keys, path);
+  const Field* name = fields.find("name");
+  if (!name) reader.fail(node, path + " item needs a name, such as orders");
+  database.name = name_of(reader, name->value, name->path, "database");
+  const std::string at = path + "." + database.name;
+  const Field* connection = fields.find("connection_env");
+  if (!connection)
+    reader.fail(node, at + " needs connection_env: the name of the environment variable holding the connection "
+                           "string, such as ORDERS_DATABASE_URL (the value itself never goes in the plan)");
+  database.connection_env = template_text(reader, *connection);
+  if (database.connection_env.find("://") != std::string::npos || database.connection_env.find('=') != std::string::npos)
+    reader.fail(*connection, at + ".connection_env names an environment variable, such as ORDERS_DATABASE_URL; "
+                                  "put the connection string itself in that variable, never in the plan");
+  if (const Field* client = fields.find("client"))
+    database.client = argv_list(reader, *client, "[psql, --set, ON_ERROR_STOP=1, --file, \"${SCRIPT}\"]");
+  auto one_of = [&](const Field& field, const std::vector<std::string>& allowed) {
+    const std::string text = field.value.IsScalar() ? core::trim(field.value.Scalar()) : std::string();
+    if (std::find(allowed.begin(), allowed.end(), text) == allowed.end())
+      reader.fail(field, field.path + " must be " + allowed[0] + " or " + allowed[1] + ", found " + describe(field.value));
+    return text;
+  };
+  if (const Field* order = fields.find("order")) database.after_apps = one_of(*order, {"before-apps", "after-apps"}) == "after-apps";
+  database.rollback_db_first = database.after_apps; // the reverse of the deploy order
+  if (const Field* order = fields.find("rollback_order"))
+    database.rollback_db_first = one_of(*order, {"apps-first", "db-first"}) == "db-first";
+  if (const Field* schema = fields.find("registry_schema")) {
+    static const std::regex k_schema("[a-z_][a-z0-9_]{0,62}");
+    database.registry_schema = schema->value.IsScalar() ? schema->value.Scalar() : std::string();
+    if (!std::regex_match(database.registry_schema, k_schema))
+      reader.fail(*schema, schema->path + " must be a lowercase SQL name such as shipgate, found " + describe(schema->value));
+  }
+  if (const Field* timeout = fields.find("timeout")) database.timeout = reader.duration(*timeout);
+  if (const Field* backup = fields.find("backup")) database.backup = read_db_backup(reader, *backup);
+  const Field* changes = fields.find("changes");
+  if (!changes || !changes->value.IsSequence())
+    reader.fail(changes ? changes->value : node,
+                at + " needs changes: a list of {id, deploy, verify, revert}, in the order they are applied");
+  for (const auto& item : changes->value) {
+    DbChangeSpec change = read_change(reader, item, at + ".changes");
+    for (const auto& other : database.changes)
+      if (other.id == change.id)
+        reader.fail(item, at + ".changes: two changes have the id '" + change.id + "' (the other is at " +
+                              other.location + ")");
+    database.changes.push_back(std::move(change));
+  }
+  return database;
+}
+
+std::vector<DatabaseSpec> read_databases(const YamlReader& reader, const Field& field) {
+  if (!field.value.IsSequence())
+    reader.fail(field, "databases must be a list of {name, connection_env, changes} (docs/database.md)");
+  std::vector<DatabaseSpec> out;
+  for (const auto& item : field.value) {
+    DatabaseSpec database = read_database(reader, item, "databases");
+    for (const auto& other : out)
+      if (other.name == database.name)
+        reader.fail(item, "two databases are named '" + database.name + "' (the other is at " + other.location + ")");
+    out.push_back(std::move(database));
+  }
+  return out;
+}
+
 void read_version(const YamlReader& reader, const Fields& fields, const YAML::Node& root) {
   const Field* version = fields.find("version");
   if (!version) reader.fail(root, "the plan has no version; start it with `version: 1`");
@@ -721,6 +862,7 @@ Plan read_plan(const YamlReader& reader, const YAML::Node& root, const std::stri
   const Field* services = fields.find("services");
   if (!services) reader.fail(root, "the plan has no services: mapping; add at least one service");
   plan.services = read_services(reader, *services);
+  if (const Field* databases = fields.find("databases")) plan.databases = read_databases(reader, *databases);
   for (auto& service : plan.services)
     if (!service.has_own_strategy) {
       if (plan.strategy.kind == StrategySpec::Kind::blue_green && service.target.kind == TargetSpec::Kind::plugin)

@@ -165,6 +165,41 @@ struct EnvironmentSpec {
   bool requires_previous = true;     // false only for the first environment
 };
 
+// Database changes (docs/database.md): a database, how to reach it, and
+// its ordered changes, each with deploy, verify and revert scripts.
+struct DbChangeSpec {
+  std::string id;
+  std::string deploy, verify, revert; // script files (absolute after resolve); verify/revert may be empty
+  std::string irreversible;           // the reason; empty when the change can be reverted
+  std::string location;
+};
+struct DbBackupSpec {
+  bool enabled = true;
+  // ${BACKUP_FILE} is the dump's path; ${SCRATCH_DATABASE} the scratch
+  // database the restore check creates.
+  std::vector<std::string> command{"pg_dump", "--format=custom", "--no-owner", "--no-password", "--file",
+                                   "${BACKUP_FILE}"};
+  std::vector<std::string> restore{"pg_restore", "--no-owner", "--exit-on-error", "--no-password",
+                                   "--dbname", "${SCRATCH_DATABASE}", "${BACKUP_FILE}"};
+  bool verify_restore = false;
+  std::string dir; // where dumps go (on the machine running shipgate); default: the local target's backups folder
+  std::string location;
+};
+struct DatabaseSpec {
+  std::string name;
+  std::string connection_env; // the name of the environment variable holding the connection string
+  // ${SCRIPT} is the script's path; without it the script goes on stdin.
+  std::vector<std::string> client{"psql",  "--no-psqlrc",           "--quiet", "--set", "ON_ERROR_STOP=1",
+                                  "--single-transaction", "--file", "${SCRIPT}"};
+  bool after_apps = false;        // order: after-apps
+  bool rollback_db_first = false; // rollback_order (default: the reverse of order)
+  std::string registry_schema = "shipgate";
+  Duration timeout{std::chrono::minutes(10)};
+  DbBackupSpec backup;
+  std::vector<DbChangeSpec> changes;
+  std::string location;
+};
+
 struct SigningSpec {
   std::string public_key; // PEM file with an ed25519 public key
   bool required = false;  // every artifact must carry a valid signature
@@ -178,6 +213,7 @@ struct Plan {
   Variables variables;     // plan-wide ${NAME} values
   std::vector<EnvironmentSpec> environments; // in promotion order
   std::vector<ServiceSpec> services;         // in file order
+  std::vector<DatabaseSpec> databases;       // docs/database.md
   StrategySpec strategy;   // default for services that name none
   Duration deadline{std::chrono::minutes(15)}; // "if it is not fixed within the planned time, roll back"
   int keep_releases = 5;
@@ -206,6 +242,7 @@ struct ResolvedPlan {
   const EnvironmentSpec* environment = nullptr;
   const EnvironmentSpec* previous_environment = nullptr; // nullptr for the first
   std::vector<ServiceSpec> services; // deploy order, interpolated
+  std::vector<DatabaseSpec> databases; // interpolated, script paths absolute
   Duration deadline{0};
   Variables values; // every value ${NAME} could use (for per-host resolution)
 };

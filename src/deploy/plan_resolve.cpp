@@ -3,6 +3,7 @@
 // order. Errors name the line of the plan the text came from.
 #include <algorithm>
 #include <filesystem>
+#include <regex>
 #include <set>
 
 #include "core/text.hpp"
@@ -302,6 +303,62 @@ ServiceSpec resolve_service(const Plan& plan, const Interpolator& interpolate, c
   return service;
 }
 
+// The values a database command gets at run time stay placeholders here.
+const std::vector<std::string>& database_run_names() {
+  static const std::vector<std::string> k_names = {"SCRIPT", "BACKUP_FILE", "SCRATCH_DATABASE"};
+  return k_names;
+}
+
+bool is_psql(const std::string& program) {
+  return std::filesystem::path(program).filename() == "psql";
+}
+
+DatabaseSpec resolve_database(const Plan& plan, const Interpolator& interpolate, const DatabaseSpec& spec) {
+  DatabaseSpec database = spec;
+  const std::string path = "databases." + database.name;
+  const std::filesystem::path base = std::filesystem::path(plan.file).parent_path();
+  database.connection_env = interpolate(database.connection_env, database.location, path + ".connection_env");
+  static const std::regex k_env_name("[A-Za-z_][A-Za-z0-9_]*");
+  if (!std::regex_match(database.connection_env, k_env_name))
+    fail(database.location, path + ".connection_env must name an environment variable (letters, digits, _), found '" +
+                                database.connection_env + "'");
+  auto argv = [&](std::vector<std::string>& words, const std::string& key) {
+    for (auto& word : words) word = interpolate(word, database.location, path + "." + key);
+  };
+  argv(database.client, "client");
+  argv(database.backup.command, "backup.command");
+  argv(database.backup.restore, "backup.restore");
+  if (!database.backup.dir.empty())
+    database.backup.dir = absolute_from(base, interpolate(database.backup.dir, database.location, path + ".backup.dir"));
+  const bool local = std::all_of(plan.services.begin(), plan.services.end(), [](const ServiceSpec& service) {
+    return service.target.kind == TargetSpec::Kind::local;
+  });
+  if (database.backup.enabled && database.backup.dir.empty() && !local)
+    fail(database.location, path + ".backup.dir is needed: the services are not all on local targets, and the dump "
+                                   "is written on the machine running shipgate; name a folder there, or write "
+                                   "backup: false");
+  // psql carries on after a failed statement and exits 0 unless told to stop.
+  if (is_psql(database.client.front()) &&
+      std::none_of(database.client.begin(), database.client.end(),
+                   [](const std::string& word) { return word.find("ON_ERROR_STOP=1") != std::string::npos; }))
+    fail(database.location, path + ".client runs psql without ON_ERROR_STOP=1, so a failed statement would still "
+                                   "exit 0; add --set ON_ERROR_STOP=1 to the argv");
+  for (auto& change : database.changes) {
+    const std::string at = path + ".changes." + change.id;
+    for (auto [key, file] : {std::pair<const char*, std::string*>{"deploy", &change.deploy},
+                             {"verify", &change.verify},
+                             {"revert", &change.revert}}) {
+      if (file->empty()) continue;
+      *file = absolute_from(base, interpolate(*file, change.location, at + "." + key));
+      std::error_code error;
+      if (!std::filesystem::is_regular_file(*file, error))
+        fail(change.location, at + "." + key + ": no such script file: " + *file);
+    }
+    change.irreversible = interpolate(change.irreversible, change.location, at + ".irreversible");
+  }
+  return database;
+}
+
 // Dependencies first; among the services ready to go, the file's order.
 std::vector<const ServiceSpec*> deploy_order(const Plan& plan) {
   std::vector<const ServiceSpec*> order;
@@ -397,6 +454,16 @@ core::Result<ResolvedPlan> resolve_plan(const Plan& plan, const std::string& env
       }
       const Interpolator interpolate(scope, scope_names, environment);
       resolved.services.push_back(resolve_service(plan, interpolate, *service));
+    }
+    if (!plan.databases.empty()) {
+      Variables scope = variables;
+      std::vector<std::string> scope_names = names;
+      for (const auto& name : database_run_names()) {
+        scope[name] = "${" + name + "}";
+        scope_names.push_back(name);
+      }
+      const Interpolator interpolate(scope, scope_names, environment);
+      for (const auto& database : plan.databases) resolved.databases.push_back(resolve_database(plan, interpolate, database));
     }
     resolved.values = variables;
   } catch (const ResolveError& error) {

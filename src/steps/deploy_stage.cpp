@@ -76,6 +76,9 @@ public:
     m_target.register_options(sink, true);
     sink.value("--to", m_to, "Version to return to (default: the last good one recorded in the ledger)");
     sink.value("--reason", m_reason, "Why: recorded in the ledger with the bad mark");
+    sink.flag("--force-past-irreversible", m_force,
+              "Roll back even though a database change to revert is irreversible: the changes after the newest "
+              "irreversible one are reverted, it stays applied (needs --reason; docs/database.md)");
   }
   core::Result<core::StepResult> run(const RunContext& context) override {
     deploy::RollbackRequest request;
@@ -84,12 +87,18 @@ public:
     request.target = *target;
     if (!m_to.empty()) request.to = m_to;
     request.reason = m_reason;
+    request.force_past_irreversible = m_force;
+    if (m_force && m_reason.empty())
+      return core::make_error(core::ErrorKind::usage,
+                              "--force-past-irreversible needs --reason TEXT: the ledger records why an irreversible "
+                              "database change was left applied");
     return deploy::run_rollback(request, {context.ci, context.env, context.output, context.now, context.quiet});
   }
 
 private:
   TargetFlags m_target;
   std::string m_to, m_reason;
+  bool m_force = false;
 };
 
 } // namespace

@@ -21,6 +21,8 @@ std::vector<std::unique_ptr<Step>> make_steps() {
   all.push_back(make_plan_show());
   all.push_back(make_release_unblock());
   all.push_back(make_lock_release());
+  all.push_back(make_db_status());
+  all.push_back(make_db_plan());
   return all;
 }
 
