@@ -27,6 +27,10 @@ core::Result<ConninfoOptions> parse(const std::string& conninfo) {
   if (!parsed) {
     std::string message = error ? core::trim(error) : "out of memory";
     if (error) PQfreemem(error);
+    // libpq quotes the string it could not parse, password and all.
+    for (std::size_t at = message.find(conninfo); !conninfo.empty() && at != std::string::npos;
+         at = message.find(conninfo, at))
+      message.replace(at, conninfo.size(), "<the connection string>");
     return core::make_error(ErrorKind::usage, "the connection string is not valid: " + message +
                                                   "; write a URI such as postgresql://user@host:5432/dbname or "
                                                   "key=value pairs such as host=db01 dbname=orders user=app");
@@ -57,6 +61,8 @@ core::Result<Connection> Connection::open(const std::string& conninfo, std::chro
     if (connection) PQfinish(connection);
     return core::make_error(ErrorKind::runtime, "cannot connect to the database: " + message);
   }
+  // Server notices ("schema already exists, skipping") are not for the user.
+  PQsetNoticeProcessor(connection, [](void*, const char*) {}, nullptr);
   return Connection(connection);
 }
 

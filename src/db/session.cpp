@@ -439,7 +439,9 @@ core::Status Session::verify_head(Reporter& reporter, bool rolling_back) {
   const AppliedChange& head = rows->back();
   const std::string path = script_path_for(head.change_id, "verify");
   if (path.empty() && head.verify_script.empty()) return core::ok_status();
-  return run_script({"verify", head.change_id, path, head.verify_script}, reporter, rolling_back);
+  auto verified = run_script({"verify", head.change_id, path, head.verify_script}, reporter, rolling_back);
+  event(head.change_id, verified ? "verify" : "fail", verified ? "the head again, after reverts" : verified.error().message);
+  return verified;
 }
 
 core::Status Session::revert(const std::vector<AppliedChange>& changes, Reporter& reporter, bool rolling_back) {
