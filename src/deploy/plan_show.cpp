@@ -3,6 +3,7 @@
 // rules, and the numbered deploy and rollback steps exactly as the engine
 // will run them (deploy_actions / rollback_actions).
 #include <algorithm>
+#include <filesystem>
 
 #include "deploy/actions.hpp"
 #include "deploy/plan.hpp"
@@ -287,11 +288,62 @@ nlohmann::json actions_json(const std::vector<Action>& actions) {
 
 } // namespace
 
+namespace {
+
+// The databases section: what the DBA runs, in order, and how it is undone.
+std::vector<std::string> database_lines(const ResolvedPlan& resolved) {
+  std::vector<std::string> out;
+  for (const auto& database : resolved.databases) {
+    out.push_back("database " + database.name + " (connection in $" + database.connection_env + "): changes " +
+                  (database.after_apps ? "after" : "before") + " the applications; on rollback reverted " +
+                  (database.rollback_db_first ? "before" : "after") + " the applications are switched back");
+    out.push_back("  backup: " + (database.backup.enabled
+                                      ? std::string(database.backup.command.front()) +
+                                            (database.backup.verify_restore ? ", restored into a scratch database and verified" : "")
+                                      : std::string("none")));
+    int number = 0;
+    for (const auto& change : database.changes)
+      out.push_back("  " + std::to_string(++number) + ". " + change.id + ": deploy " +
+                    std::filesystem::path(change.deploy).filename().string() +
+                    (change.verify.empty() ? ", no verify" : ", verify " + std::filesystem::path(change.verify).filename().string()) +
+                    (!change.irreversible.empty() ? ", IRREVERSIBLE: " + change.irreversible
+                     : change.revert.empty()      ? ", NO REVERT (a deploy that applies it is refused)"
+                                                  : ", revert " + std::filesystem::path(change.revert).filename().string()));
+    if (database.changes.empty()) out.push_back("  no changes");
+  }
+  return out;
+}
+
+nlohmann::json databases_json(const ResolvedPlan& resolved) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& database : resolved.databases) {
+    nlohmann::json changes = nlohmann::json::array();
+    for (const auto& change : database.changes)
+      changes.push_back({{"id", change.id},
+                         {"deploy", change.deploy},
+                         {"verify", change.verify},
+                         {"revert", change.revert},
+                         {"irreversible", change.irreversible}});
+    out.push_back({{"name", database.name},
+                   {"connection_env", database.connection_env},
+                   {"order", database.after_apps ? "after-apps" : "before-apps"},
+                   {"rollback_order", database.rollback_db_first ? "db-first" : "apps-first"},
+                   {"backup", {{"enabled", database.backup.enabled}, {"verify_restore", database.backup.verify_restore}}},
+                   {"changes", changes}});
+  }
+  return out;
+}
+
+} // namespace
+
 std::string render_plan_text(const ResolvedPlan& resolved) {
   std::string out = "Launch plan: " + resolved.plan->name + " -> " + resolved.environment->name + "\n\n";
   for (const auto& [label, value] : header(resolved))
     out += "  " + pad(label + ":", 13) + value + "\n";
   out += "\nServices, in deploy order:\n" + services_text(resolved);
+  if (!resolved.databases.empty())
+    out += "\nDatabases (docs/database.md; `shipgate db plan` shows what a run would apply):\n" +
+           join(database_lines(resolved), "\n") + "\n";
   out += "\nBefore anything changes (else exit 4):\n" + bullets_text(preflight_rules(resolved));
   out += "\nDeploy:\n" + join(numbered_text(deploy_actions(resolved)), "\n") + "\n";
   out += "\nAutomatically:\n" + bullets_text(automatic_rules(resolved));
@@ -306,6 +358,7 @@ std::string render_plan_markdown(const ResolvedPlan& resolved) {
   for (const auto& [label, value] : header(resolved))
     out += "| " + md(label) + " | " + md(value) + " |\n";
   out += "\n### Services, in deploy order\n\n" + services_markdown(resolved);
+  if (!resolved.databases.empty()) out += "### Databases\n\n```\n" + join(database_lines(resolved), "\n") + "\n```\n\n";
   out += "### Before anything changes (else exit 4)\n\n" + bullets_markdown(preflight_rules(resolved));
   out += "### Deploy\n\n" + numbered_markdown(deploy_actions(resolved));
   out += "### Automatically\n\n" + bullets_markdown(automatic_rules(resolved));
@@ -335,6 +388,7 @@ nlohmann::json plan_to_json(const ResolvedPlan& resolved) {
           {"lock_ttl", plan.lock_ttl},
           {"signing", {{"required", plan.signing.required}, {"public_key", plan.signing.public_key}}},
           {"services", services},
+          {"databases", databases_json(resolved)},
           {"preflight", preflight_rules(resolved)},
           {"deploy", actions_json(deploy_actions(resolved))},
           {"automatic", automatic_rules(resolved)},
