@@ -4,7 +4,8 @@
 # and the script that regenerated the report), then `shipgate smoke-test`
 # against a local nginx started for the demo, then `shipgate deploy-stage`,
 # `rollback`, `status` and `history` on local targets under OUTPUT_DIR/targets
-# with the launch plan examples/demo/plan.yml. Usage: run.sh OUTPUT_DIR
+# with the launch plan examples/demo/plan.yml, whose database changes run on
+# a private PostgreSQL started for the demo. Usage: run.sh OUTPUT_DIR
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-/tmp/shipgate-demo}
@@ -75,10 +76,26 @@ stop_sites() {
     [[ -d "$DEMO_ROOT/$env/web" ]] && SHIPGATE_ROOT="$DEMO_ROOT/$env/web" python3 "$DEMO_DIR/site.py" stop || true
   done
 }
-trap 'stop_sites; bash "$root/tests/integration/servers/nginx.sh" stop "$out/nginx" >/dev/null 2>&1 || true' EXIT
+# A private PostgreSQL on 127.0.0.1 with one database per environment.
+source "$root/tests/fixtures/db/pg.sh"
+trap 'stop_sites; pg_stop; bash "$root/tests/integration/servers/nginx.sh" stop "$out/nginx" >/dev/null 2>&1 || true' EXIT
+pg_start
+for env in test staging; do
+  pg_create_db "demo_$env" >/dev/null
+  export "DEMO_${env}_DATABASE_URL=$(pg_url "demo_$env")"
+done
 plan="$root/examples/demo/plan.yml"
-deploy() { # ENV VERSION JSON
-  "$shipgate" deploy-stage --plan "$plan" --env "$1" --version "$2" \
+# Release 1.2's launch plan adds a database change to 1.0's.
+plan12="$out/plan-1.2.yml"
+cp "$plan" "$plan12"
+cat >>"$plan12" <<'PLAN'
+      - id: order-status
+        deploy: "${DEMO_DIR}/db/order-status/deploy.sql"
+        verify: "${DEMO_DIR}/db/order-status/verify.sql"
+        revert: "${DEMO_DIR}/db/order-status/revert.sql"
+PLAN
+deploy() { # ENV VERSION JSON [PLAN]
+  "$shipgate" deploy-stage --plan "${4:-$plan}" --env "$1" --version "$2" \
     --artifact "$out/artifacts/site-$2.tar.gz" --json "$out/$3" --color never --user demo 2>/dev/null
 }
 codes=()
@@ -96,8 +113,9 @@ banner "6. 1.1 is now marked bad: no environment accepts it until 'shipgate rele
 deploy staging 1.1 deploy-staging-1.1.json; codes+=($?)
 echo "-> exit code ${codes[-1]} (4 = refused before changing anything)"
 
-banner "7. 1.2 goes to test; then the team rolls test back to the last good version on record"
-deploy test 1.2 deploy-test-1.2.json; codes+=($?)
+banner "7. 1.2 (with a database change) goes to test; then the team rolls test back to the last good version on record"
+"$shipgate" db plan --plan "$plan12" --env test --color never
+deploy test 1.2 deploy-test-1.2.json "$plan12"; codes+=($?)
 "$shipgate" rollback --plan "$plan" --env test --reason "demo: back to the last good version" \
   --json "$out/rollback-test.json" --color never --quiet 2>/dev/null
 codes+=($?)
@@ -107,6 +125,9 @@ echo "-> exit codes ${codes[-2]} ${codes[-1]}"
 banner "8. What is live, and the record (shipgate status / history)"
 "$shipgate" status --plan "$plan" --env test --color never
 "$shipgate" history --plan "$plan" --env test --color never --limit 8
+# 1.2's change was reverted by the rollback, with the revert script kept in
+# the database's registry (1.0's plan does not list it).
+"$shipgate" db status --plan "$plan" --env test --color never
 
 banner "Artifacts in $out"
 ls -1 "$out" | grep -v '^nginx$\|^targets$\|^artifacts$'
