@@ -236,6 +236,12 @@ std::vector<std::string> RunDatabases::rollback_phase(bool db_first) {
   return failures;
 }
 
+bool RunDatabases::reverted_any() const {
+  for (const auto& item : m_items)
+    if (!item->session->reverted().empty()) return true;
+  return false;
+}
+
 nlohmann::json RunDatabases::record() {
   nlohmann::json out = nlohmann::json::object();
   for (auto& item : m_items) {

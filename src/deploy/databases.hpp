@@ -65,6 +65,7 @@ public:
   // run applied, reverted and left applied, and its backup.
   nlohmann::json record();
   std::vector<std::string> warnings() const { return m_warnings; }
+  bool reverted_any() const; // this run reverted a change somewhere
 
 private:
   struct Item;

@@ -441,7 +441,10 @@ void DeployRun::roll_back(const Outcome& outcome, ActionRunner& runner, LedgerEn
                                    : core::ExitCode::negative_verdict;
   const std::string back = m_run.m_old_version.empty() ? "the previous state" : m_run.m_old_version;
   m_result.headline = "FAIL: " + version + " was not released to " + m_options.environment + ": " + outcome.reason +
-                      "; " + (touched.empty() ? "nothing live had changed" : "rolled back to " + back + " and verified");
+                      "; " + (!touched.empty()                             ? "rolled back to " + back + " and verified"
+                              : m_databases && m_databases->reverted_any() ? "its database changes were reverted and "
+                                                                             "no application was touched"
+                                                                           : "nothing live had changed");
 }
 
 core::StepResult DeployRun::finish(double elapsed) {
