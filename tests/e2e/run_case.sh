@@ -152,7 +152,7 @@ split_cmd "$cmd_line"
 if ((!CASE_SETS_CI)) && ((${#ARGS[@]} > 0)) && [[ "${ARGS[0]}" != -* ]]; then
   # Two-word commands ("plan show", "lock release") take it after the second word.
   words=1
-  case "${ARGS[0]}" in plan | release | lock) ((${#ARGS[@]} > 1)) && [[ "${ARGS[1]}" != -* ]] && words=2 ;; esac
+  case "${ARGS[0]}" in plan | release | lock | db) ((${#ARGS[@]} > 1)) && [[ "${ARGS[1]}" != -* ]] && words=2 ;; esac
   ARGS=("${ARGS[@]:0:words}" --ci none "${ARGS[@]:words}")
 fi
 
