@@ -192,7 +192,7 @@ core::Status Session::run_script(const Script& script, Reporter& reporter, bool 
   const std::string where = database.empty() ? "" : " (in " + database + ")";
   const std::string title = script.kind + " " + script.change_id + where;
   if (result.ok()) {
-    reporter.check(check_id(script.kind, script.change_id) + (database.empty() ? "" : "@restore"), title,
+    reporter.check(check_id(script.kind, script.change_id) + script.suffix + (database.empty() ? "" : "@restore"), title,
                    CheckStatus::pass, script.kind + " script " + fs::path(path).filename().string() + " succeeded" + where,
                    seconds_of(result.elapsed));
     return core::ok_status();
@@ -208,7 +208,7 @@ core::Status Session::run_script(const Script& script, Reporter& reporter, bool 
     why = "exit " + std::to_string(result.exit_code);
   const std::string message = "the " + script.kind + " script of change " + script.change_id + where + " failed (" +
                               why + ")" + (output.empty() ? "" : ": " + output);
-  reporter.check(check_id(script.kind, script.change_id) + (database.empty() ? "" : "@restore"), title,
+  reporter.check(check_id(script.kind, script.change_id) + script.suffix + (database.empty() ? "" : "@restore"), title,
                  CheckStatus::fail, message, seconds_of(result.elapsed));
   return core::make_error(ErrorKind::runtime, "database " + m_spec.name + ": " + message);
 }
@@ -356,7 +356,7 @@ core::Status Session::apply(const std::vector<const deploy::DbChangeSpec*>& pend
   for (const auto* change : pending) {
     if (core::interrupted()) {
       auto status = core::make_error(ErrorKind::interrupted, "interrupted before change " + change->id);
-      (void)revert_run(reporter);
+      undo_run(reporter);
       return status;
     }
     reporter.progress("database " + m_spec.name + ": applying " + change->id);
@@ -372,7 +372,7 @@ core::Status Session::apply(const std::vector<const deploy::DbChangeSpec*>& pend
     row.applied_by = m_context.user.empty() ? "shipgate" : m_context.user;
     auto seq = m_registry.begin(row);
     if (!seq) {
-      (void)revert_run(reporter);
+      undo_run(reporter);
       return core::make_error(ErrorKind::runtime, "database " + m_spec.name + ": cannot record change " + change->id +
                                                       " in the registry: " + seq.error().message);
     }
@@ -381,7 +381,7 @@ core::Status Session::apply(const std::vector<const deploy::DbChangeSpec*>& pend
       // The default client runs the script in one transaction: nothing of it stayed.
       event(change->id, "fail", deployed.error().message);
       (void)m_registry.remove(change->id);
-      (void)revert_run(reporter);
+      undo_run(reporter);
       return deployed;
     }
     event(change->id, "deploy", "");
@@ -390,17 +390,59 @@ core::Status Session::apply(const std::vector<const deploy::DbChangeSpec*>& pend
       auto verified = run_script({"verify", change->id, change->verify, {}}, reporter, false);
       if (!verified) {
         event(change->id, "fail", verified.error().message);
-        (void)revert_run(reporter);
+        undo_run(reporter);
         return verified;
       }
       event(change->id, "verify", "");
     }
+    if (m_spec.rehearse_revert && !change->revert.empty()) {
+      if (auto rehearsed = rehearse_revert(*change, reporter); !rehearsed) {
+        event(change->id, "fail", rehearsed.error().message);
+        undo_run(reporter);
+        return rehearsed;
+      }
+    }
     if (auto marked = m_registry.set_state(change->id, "applied"); !marked) {
-      (void)revert_run(reporter);
+      undo_run(reporter);
       return core::make_error(ErrorKind::runtime, "database " + m_spec.name + ": cannot mark change " + change->id +
                                                       " applied: " + marked.error().message);
     }
   }
+  return core::ok_status();
+}
+
+// Revert, check the change is gone (its verify must now fail), deploy and
+// verify again: the revert script is proven before production needs it.
+core::Status Session::rehearse_revert(const deploy::DbChangeSpec& change, Reporter& reporter) {
+  reporter.progress("database " + m_spec.name + ": rehearsing the revert of " + change.id);
+  if (auto reverted = run_script({"revert", change.id, change.revert, {}, "@rehearsal"}, reporter, false); !reverted)
+    return core::make_error(ErrorKind::runtime, "the rehearsal of the revert of change " + change.id +
+                                                    " failed: " + reverted.error().message);
+  event(change.id, "rehearse-revert", "");
+  if (!change.verify.empty()) {
+    Reporter quiet{[](const std::string&, const std::string&, CheckStatus, const std::string&, double) {},
+                   reporter.progress};
+    const auto started = std::chrono::steady_clock::now();
+    const bool still_there = static_cast<bool>(run_script({"verify", change.id, change.verify, {}}, quiet, false));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const std::string id = check_id("rehearsal", change.id);
+    if (still_there) {
+      const std::string why = "after its revert script ran, the verify script of change " + change.id +
+                              " still passes: the revert does not undo the change, or the verify script does not "
+                              "check it";
+      reporter.check(id, "revert rehearsal of " + change.id, CheckStatus::fail, why, seconds);
+      m_unrevertable.push_back(change.id);
+      return core::make_error(ErrorKind::runtime, "database " + m_spec.name + ": " + why);
+    }
+    reporter.check(id, "revert rehearsal of " + change.id, CheckStatus::pass,
+                   "reverted, verify failed as it should without the change, then deployed again", seconds);
+  }
+  if (auto deployed = run_script({"deploy", change.id, change.deploy, {}, "@again"}, reporter, false); !deployed)
+    return core::make_error(ErrorKind::runtime, "deploying change " + change.id + " again after the rehearsal of its "
+                                                    "revert failed: " + deployed.error().message);
+  if (!change.verify.empty())
+    if (auto verified = run_script({"verify", change.id, change.verify, {}, "@again"}, reporter, false); !verified)
+      return verified;
   return core::ok_status();
 }
 
@@ -415,6 +457,11 @@ core::Status Session::revert_one(const AppliedChange& change, Reporter& reporter
                    -1);
     return core::ok_status();
   }
+  if (std::find(m_unrevertable.begin(), m_unrevertable.end(), change.change_id) != m_unrevertable.end())
+    return core::make_error(ErrorKind::runtime, "database " + m_spec.name + ": change " + change.change_id +
+                                                    " cannot be reverted: the rehearsal showed that its revert script "
+                                                    "does not undo it; it is still applied, fix the revert script and "
+                                                    "undo it by hand");
   const std::string path = script_path_for(change.change_id, "revert");
   if (path.empty() && change.revert_script.empty())
     return core::make_error(ErrorKind::runtime, "database " + m_spec.name + ": change " + change.change_id +
@@ -449,6 +496,11 @@ core::Status Session::revert(const std::vector<AppliedChange>& changes, Reporter
     if (auto reverted = revert_one(change, reporter, rolling_back); !reverted) return reverted;
   if (changes.empty()) return core::ok_status();
   return verify_head(reporter, rolling_back);
+}
+
+void Session::undo_run(Reporter& reporter) {
+  if (auto undone = revert_run(reporter); !undone && m_revert_failure.empty())
+    m_revert_failure = undone.error().message;
 }
 
 core::Status Session::revert_run(Reporter& reporter) {

@@ -88,6 +88,9 @@ public:
   const std::vector<std::string>& applied_this_run() const { return m_applied_ids; }
   const std::vector<std::string>& reverted() const { return m_reverted; }
   const std::vector<std::string>& left_applied() const { return m_left_applied; }
+  // Why the revert that followed a failed change failed (the database is
+  // not back where the run found it), or empty.
+  const std::string& revert_failure() const { return m_revert_failure; }
 
 private:
   Session(const deploy::DatabaseSpec& spec, const SessionContext& context, Connection connection,
@@ -97,10 +100,12 @@ private:
     std::string change_id;
     std::string path;      // a file of the plan
     std::string text;      // or the text kept in the registry
+    std::string suffix;    // of the check's id, when a script runs twice ("@rehearsal")
   };
   core::Status run_script(const Script& script, Reporter& reporter, bool rolling_back,
                           const std::string& database = {});
   core::Status revert_one(const AppliedChange& change, Reporter& reporter, bool rolling_back);
+  core::Status rehearse_revert(const deploy::DbChangeSpec& change, Reporter& reporter);
   core::Status verify_head(Reporter& reporter, bool rolling_back);
   void event(const std::string& change_id, const std::string& event, const std::string& detail);
   std::string check_id(const std::string& kind, const std::string& change_id = {}) const;
@@ -116,6 +121,9 @@ private:
   std::vector<std::string> m_applied_ids; // this run, in order
   std::vector<std::string> m_reverted;
   std::vector<std::string> m_left_applied;
+  std::vector<std::string> m_unrevertable; // the rehearsal showed their revert does not undo them
+  std::string m_revert_failure;
+  void undo_run(Reporter& reporter); // revert_run after a failed change, remembering a failure
 };
 
 // The sha256 of a file (hex), or empty when it cannot be read.

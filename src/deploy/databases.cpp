@@ -15,6 +15,7 @@ struct RunDatabases::Item {
   std::vector<db::AppliedChange> to_revert; // rollback: newest first
   std::vector<std::string> kept;            // rollback forced past these
   bool skipped = false;                     // rollback: the target records no head
+  bool revert_failure_reported = false;
 };
 
 RunDatabases::RunDatabases(Run& run, const EngineContext& context, const TargetOptions& options, std::string version)
@@ -161,6 +162,12 @@ std::vector<std::string> RunDatabases::revert_run(bool db_first) {
   db::Reporter report = reporter();
   for (auto it = m_items.rbegin(); it != m_items.rend(); ++it) {
     auto& session = *(*it)->session;
+    // A revert that already failed when the change failed: the database is
+    // not back where the run found it.
+    if (!session.revert_failure().empty() && !(*it)->revert_failure_reported) {
+      (*it)->revert_failure_reported = true;
+      failures.push_back(session.revert_failure());
+    }
     if (session.spec().rollback_db_first != db_first) continue;
     if (auto reverted = session.revert_run(report); !reverted) failures.push_back(reverted.error().message);
     for (const auto& kept : session.left_applied())

@@ -47,8 +47,9 @@ const std::vector<std::string> k_nginx_keys = {"upstream_file", "upstream", "ser
 const std::vector<std::string> k_command_keys = {"argv", "shell", "timeout"};
 const std::vector<std::string> k_backup_keys = {"name", "run", "output"};
 const std::vector<std::string> k_signing_keys = {"public_key", "required"};
-const std::vector<std::string> k_database_keys = {"name",  "connection_env",  "client",  "order", "rollback_order",
-                                                  "registry_schema", "timeout", "backup", "changes"};
+const std::vector<std::string> k_database_keys = {"name",    "connection_env", "client", "order",
+                                                  "rollback_order", "registry_schema", "timeout", "backup",
+                                                  "changes", "rehearse_revert_in"};
 const std::vector<std::string> k_db_backup_keys = {"enabled", "command", "restore", "verify-restore", "verify_restore",
                                                    "dir"};
 const std::vector<std::string> k_change_keys = {"id", "deploy", "verify", "revert", "irreversible"};
@@ -717,6 +718,8 @@ DatabaseSpec read_database(const YamlReader& reader, const YAML::Node& node, con
   }
   if (const Field* timeout = fields.find("timeout")) database.timeout = reader.duration(*timeout);
   if (const Field* backup = fields.find("backup")) database.backup = read_db_backup(reader, *backup);
+  if (const Field* rehearse = fields.find("rehearse_revert_in"))
+    database.rehearse_revert_in = names_of(reader, *rehearse, "environment");
   const Field* changes = fields.find("changes");
   if (!changes || !changes->value.IsSequence())
     reader.fail(changes ? changes->value : node,

@@ -195,6 +195,11 @@ struct DatabaseSpec {
   bool rollback_db_first = false; // rollback_order (default: the reverse of order)
   std::string registry_schema = "shipgate";
   Duration timeout{std::chrono::minutes(10)};
+  // Environments where each new change is deployed, verified, reverted,
+  // checked gone and deployed again before it counts (a rehearsal of the
+  // rollback); resolve_plan sets `rehearse_revert` for them.
+  std::vector<std::string> rehearse_revert_in;
+  bool rehearse_revert = false;
   DbBackupSpec backup;
   std::vector<DbChangeSpec> changes;
   std::string location;

@@ -343,6 +343,17 @@ DatabaseSpec resolve_database(const Plan& plan, const Interpolator& interpolate,
                    [](const std::string& word) { return word.find("ON_ERROR_STOP=1") != std::string::npos; }))
     fail(database.location, path + ".client runs psql without ON_ERROR_STOP=1, so a failed statement would still "
                                    "exit 0; add --set ON_ERROR_STOP=1 to the argv");
+  for (const auto& name : database.rehearse_revert_in) {
+    const bool known = std::any_of(plan.environments.begin(), plan.environments.end(),
+                                   [&](const EnvironmentSpec& environment) { return environment.name == name; });
+    if (!known) {
+      std::vector<std::string> names;
+      for (const auto& environment : plan.environments) names.push_back(environment.name);
+      const std::string guess = core::closest_match(name, names);
+      fail(database.location, path + ".rehearse_revert_in: unknown environment '" + name + "'" +
+                                  (guess.empty() ? "" : "; did you mean '" + guess + "'?"));
+    }
+  }
   for (auto& change : database.changes) {
     const std::string at = path + ".changes." + change.id;
     for (auto [key, file] : {std::pair<const char*, std::string*>{"deploy", &change.deploy},
@@ -463,7 +474,12 @@ core::Result<ResolvedPlan> resolve_plan(const Plan& plan, const std::string& env
         scope_names.push_back(name);
       }
       const Interpolator interpolate(scope, scope_names, environment);
-      for (const auto& database : plan.databases) resolved.databases.push_back(resolve_database(plan, interpolate, database));
+      for (const auto& database : plan.databases) {
+        resolved.databases.push_back(resolve_database(plan, interpolate, database));
+        const auto& rehearse = resolved.databases.back().rehearse_revert_in;
+        resolved.databases.back().rehearse_revert =
+            std::find(rehearse.begin(), rehearse.end(), environment) != rehearse.end();
+      }
     }
     resolved.values = variables;
   } catch (const ResolveError& error) {
