@@ -257,3 +257,28 @@ TEST_CASE("resolve: script paths become absolute and must exist; psql needs ON_E
   REQUIRE_FALSE(refused.ok());
   CHECK(contains(refused.error().message, "ON_ERROR_STOP=1"));
 }
+
+TEST_CASE("resolve: rehearse_revert_in applies to the environments it names, and names known ones only") {
+  test_support::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "db");
+  std::ofstream(dir.path() / "db" / "t1.sql") << "CREATE TABLE t1 (id int);\n";
+  const std::string plan_file = (dir.path() / "plan.yml").string();
+  auto plan_with = [&](const std::string& list) {
+    return std::string(k_plan_head) + "databases:\n  - name: orders\n    connection_env: URL\n    rehearse_revert_in: " +
+           list + "\n    changes:\n      - {id: t1, deploy: db/t1.sql, irreversible: \"keeps data\"}\n";
+  };
+  auto plan = deploy::parse_plan(plan_with("[test]"), plan_file);
+  REQUIRE(plan.ok());
+  auto test = deploy::resolve_plan(*plan, "test", {}, deploy::placeholder_run_values());
+  auto prod = deploy::resolve_plan(*plan, "prod", {}, deploy::placeholder_run_values());
+  REQUIRE(test.ok());
+  REQUIRE(prod.ok());
+  CHECK(test->databases[0].rehearse_revert);
+  CHECK_FALSE(prod->databases[0].rehearse_revert);
+
+  auto typo = deploy::parse_plan(plan_with("[tset]"), plan_file);
+  REQUIRE(typo.ok());
+  auto refused = deploy::resolve_plan(*typo, "prod", {}, deploy::placeholder_run_values());
+  REQUIRE_FALSE(refused.ok());
+  CHECK(contains(refused.error().message, "unknown environment 'tset'; did you mean 'test'?"));
+}
