@@ -13,7 +13,7 @@ packages=(
   nginx-light openssl curl
   # ssh targets: the OpenSSH client shipgate drives; sshd, network
   # namespaces and flock for the fleet tests' hosts
-  openssh-client openssh-server iproute2 util-linux
+  openssh-client openssh-server iproute2 util-linux procps
   # database changes: libpq for the registry; the PostgreSQL server, psql,
   # pg_dump and pg_restore for the tests (initdb as a non-root user)
   libpq-dev postgresql postgresql-client

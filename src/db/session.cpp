@@ -159,9 +159,10 @@ core::Status Session::run_script(const Script& script, Reporter& reporter, bool 
   std::string path = script.path;
   if (path.empty()) {
     // A script kept in the registry: written to the run's private folder.
-    std::error_code ignored;
-    fs::create_directories(m_context.work_dir, ignored);
-    fs::permissions(m_context.work_dir, fs::perms::owner_all, fs::perm_options::replace, ignored);
+    if (m_context.work_dir.empty())
+      return core::make_error(ErrorKind::runtime, "no private folder to write the " + script.kind + " script of " +
+                                                      script.change_id + " to; check that the temporary folder is "
+                                                      "writable (TMPDIR)");
     path = (m_context.work_dir / (m_spec.name + "-" + script.change_id + "." + script.kind + ".sql")).string();
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     bool written = fd >= 0 && ::write(fd, script.text.data(), script.text.size()) ==
@@ -261,6 +262,9 @@ core::Result<BackupRecord> Session::backup(const fs::path& dir, const std::vecto
   fs::create_directories(dir, error);
   if (error)
     return core::make_error(ErrorKind::runtime, "cannot create the backup folder " + dir.string() + ": " + error.message());
+  // The dump holds the data: readable by the owner only.
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, error);
+  error.clear();
   record.file = (dir / ("db-" + m_spec.name + ".dump")).string();
   io::ProcessSpec dump;
   for (const auto& word : m_spec.backup.command) dump.argv.push_back(replace_all(word, "${BACKUP_FILE}", record.file));
@@ -280,6 +284,7 @@ core::Result<BackupRecord> Session::backup(const fs::path& dir, const std::vecto
     reporter.check(id, "backup of database " + m_spec.name, CheckStatus::fail, message, seconds_of(dumped.elapsed));
     return core::make_error(ErrorKind::runtime, message);
   }
+  fs::permissions(record.file, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace, error);
   record.bytes = size;
   record.sha256 = file_sha256(record.file);
   reporter.check(id, "backup of database " + m_spec.name, CheckStatus::pass,
@@ -322,7 +327,9 @@ core::Result<BackupRecord> Session::backup(const fs::path& dir, const std::vecto
     if (!connection) return fail("cannot connect to the scratch database: " + connection.error().message);
     Registry copy(*connection, m_spec.registry_schema, m_context.project, m_spec.name);
     auto rows = copy.read();
-    if (!rows) return fail("the restored database has no readable registry: " + rows.error().message);
+    if (!rows)
+      return fail("the restored database has no readable registry (" + rows.error().message +
+                  "); the dump must include the schema " + m_spec.registry_schema);
     std::vector<AppliedChange> deployed;
     for (const auto& row : *rows)
       if (row.state == "deployed") deployed.push_back(row);

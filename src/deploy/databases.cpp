@@ -1,5 +1,7 @@
 #include "deploy/databases.hpp"
 
+#include <stdlib.h>
+
 #include <filesystem>
 
 #include "core/interrupt.hpp"
@@ -20,7 +22,10 @@ struct RunDatabases::Item {
 
 RunDatabases::RunDatabases(Run& run, const EngineContext& context, const TargetOptions& options, std::string version)
     : m_run(run), m_context(context), m_options(options) {
-  const std::string work = (std::filesystem::temp_directory_path() / ("shipgate-db-" + run.run_id())).string();
+  // A private folder (mkdtemp: 0700, never one someone else made) for the
+  // scripts a rollback takes from the registry.
+  std::string work = (std::filesystem::temp_directory_path() / "shipgate-db-XXXXXX").string();
+  if (!::mkdtemp(work.data())) work.clear();
   m_session_context.reset(new db::SessionContext{run.env().plan->name, options.environment, std::move(version),
                                                  run.run_id(), context.ci.user, context.env, context.output, work,
                                                  options.wait_lock});
@@ -28,7 +33,7 @@ RunDatabases::RunDatabases(Run& run, const EngineContext& context, const TargetO
 
 RunDatabases::~RunDatabases() {
   std::error_code ignored;
-  std::filesystem::remove_all(m_session_context->work_dir, ignored);
+  if (!m_session_context->work_dir.empty()) std::filesystem::remove_all(m_session_context->work_dir, ignored);
 }
 
 bool RunDatabases::empty() const { return m_run.env().resolved.databases.empty(); }

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -102,8 +103,16 @@ std::unique_ptr<Launched> launch(const boost::filesystem::path& program, const P
     set_flag(pipe->native_source(), F_GETFD, F_SETFD, FD_CLOEXEC);
     set_flag(pipe->native_sink(), F_GETFD, F_SETFD, FD_CLOEXEC); // the child's dup2 onto 0/1/2 clears it there
   }
-  // Its own process group, so a timeout can kill what the program started too.
-  auto own_group = [](auto&) { ::setpgid(0, 0); };
+  // Its own process group, so a timeout can kill what the program started
+  // too; and killed with shipgate (PR_SET_PDEATHSIG), so that a job killed
+  // with -9 leaves no command running on (a database script committing
+  // after the next run decided it had not).
+  const pid_t parent = ::getpid();
+  auto own_group = [parent](auto&) {
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127); // shipgate died before prctl took effect
+  };
   const std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
   const boost::filesystem::path cwd = spec.cwd.empty() ? boost::filesystem::current_path() : spec.cwd;
   if (spec.input)
