@@ -248,6 +248,16 @@ core::Status Session::settle(const std::function<bool(const std::string&)>& succ
         continue;
       }
     }
+    if (!row.irreversible.empty()) {
+      // As in revert(): the older unsettled rows stay with it.
+      for (auto older = it; older != rows->rend(); ++older)
+        if (older->state != "deployed") {
+          keep(*older, reporter, row);
+          done.push_back("database " + m_spec.name + ": change " + older->change_id + " of interrupted run " +
+                         older->run_id + " stays applied (irreversible change " + row.change_id + ")");
+        }
+      break;
+    }
     if (auto reverted = revert_one(row, reporter, true); !reverted) return reverted;
     done.push_back("database " + m_spec.name + ": change " + row.change_id + " of interrupted run " + row.run_id +
                    " was reverted");
@@ -455,13 +465,7 @@ core::Status Session::rehearse_revert(const deploy::DbChangeSpec& change, Report
 
 core::Status Session::revert_one(const AppliedChange& change, Reporter& reporter, bool rolling_back) {
   if (!change.irreversible.empty()) {
-    // It is in the database for good: settled, so that no later run tries again.
-    (void)m_registry.set_state(change.change_id, "deployed");
-    event(change.change_id, "kept", "irreversible: " + change.irreversible);
-    m_left_applied.push_back(change.change_id);
-    reporter.check(check_id("revert", change.change_id), "revert " + change.change_id, CheckStatus::warn,
-                   "change " + change.change_id + " is irreversible (" + change.irreversible + ") and stays applied",
-                   -1);
+    keep(change, reporter, change);
     return core::ok_status();
   }
   if (std::find(m_unrevertable.begin(), m_unrevertable.end(), change.change_id) != m_unrevertable.end())
@@ -499,10 +503,31 @@ core::Status Session::verify_head(Reporter& reporter, bool rolling_back) {
 }
 
 core::Status Session::revert(const std::vector<AppliedChange>& changes, Reporter& reporter, bool rolling_back) {
-  for (const auto& change : changes)
-    if (auto reverted = revert_one(change, reporter, rolling_back); !reverted) return reverted;
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    if (!changes[i].irreversible.empty()) {
+      // The revert stops at an irreversible change: it and the older ones
+      // stay applied, so the database is never left with a change whose
+      // ground was reverted from under it.
+      for (std::size_t j = i; j < changes.size(); ++j) keep(changes[j], reporter, changes[i]);
+      break;
+    }
+    if (auto reverted = revert_one(changes[i], reporter, rolling_back); !reverted) return reverted;
+  }
   if (changes.empty()) return core::ok_status();
   return verify_head(reporter, rolling_back);
+}
+
+void Session::keep(const AppliedChange& change, Reporter& reporter, const AppliedChange& irreversible) {
+  // It is in the database for good: settled, so that no later run tries again.
+  (void)m_registry.set_state(change.change_id, "deployed");
+  const std::string why = change.change_id == irreversible.change_id
+                              ? "change " + change.change_id + " is irreversible (" + change.irreversible + ")"
+                              : "change " + change.change_id + " comes before the irreversible change " +
+                                    irreversible.change_id;
+  event(change.change_id, "kept", why);
+  m_left_applied.push_back(change.change_id);
+  reporter.check(check_id("revert", change.change_id), "revert " + change.change_id, CheckStatus::warn,
+                 why + " and stays applied", -1);
 }
 
 void Session::undo_run(Reporter& reporter) {

@@ -106,6 +106,8 @@ private:
                           const std::string& database = {});
   core::Status revert_one(const AppliedChange& change, Reporter& reporter, bool rolling_back);
   core::Status rehearse_revert(const deploy::DbChangeSpec& change, Reporter& reporter);
+  // Leaves `change` applied for good because of `irreversible` (itself or a newer one).
+  void keep(const AppliedChange& change, Reporter& reporter, const AppliedChange& irreversible);
   core::Status verify_head(Reporter& reporter, bool rolling_back);
   void event(const std::string& change_id, const std::string& event, const std::string& detail);
   std::string check_id(const std::string& kind, const std::string& change_id = {}) const;

@@ -13,6 +13,11 @@
 #   5. rollback --force-past-irreversible --reason: orders-coupon (newer) is
 #      reverted, drop-order-notes stays applied, the apps are on 1.0, the
 #      ledger records the reason.
+#   6. On a fresh database, 2.0 applies orders-status, then drop-order-notes
+#      (irreversible), then audit-log, whose verify fails: the revert undoes
+#      audit-log and stops at drop-order-notes, so orders-status, older than
+#      it, stays applied too (never reverted from under it), both registered
+#      as deployed and named in left_applied.
 #
 #   bash tests/integration/db/irreversible.sh PATH/TO/shipgate
 source "$(dirname "$0")/lib.sh"
@@ -81,5 +86,23 @@ check_eq "$(revert_order)" "audit-log orders-coupon" "revert events"
 check_eq "$(live_version)" 1.0 "live version"
 check_json "$(ledger_array)" '[.[] | select(.event == "rollback")][-1] | [.outcome, (.reason | contains("notes were exported to the archive"))]' \
   '["succeeded",true]' "the ledger's rollback entry records the reason"
+
+begin "a failed run reverts down to its irreversible change, no further"
+pg_sql postgres 'DROP DATABASE orders WITH (FORCE)' >/dev/null
+pg_create_db orders >/dev/null
+rm -rf "$ROOT/test"
+db_plan "$PLAN_DIR/v2-status.yml" customers-table orders-table orders-status drop-order-notes audit-log
+deploy "$PLAN_DIR/v1.yml" 1.0
+check_rc 0 "deploy-stage 1.0 (fresh database)"
+deploy "$PLAN_DIR/v2-status.yml" 2.0 --json "$WORK/v2-status.json"
+check_rc 1 "deploy-stage 2.0"
+check_not "table audit_log is gone (reverted)" table_exists audit_log
+check "column orders.status stays (older than the irreversible change)" column_exists orders status
+check_not "column orders.notes stays dropped" column_exists orders notes
+check_eq "$(q "SELECT string_agg(change_id || ':' || state, ' ' ORDER BY seq) FROM shipgate.changes")" \
+  "customers-table:deployed orders-table:deployed orders-status:deployed drop-order-notes:deployed" "registry rows"
+check_eq "$(revert_order)" "audit-log" "revert events"
+check_json "$WORK/v2-status.json" '.databases.orders.left_applied' '["drop-order-notes","orders-status"]' "left_applied"
+check_eq "$(live_version)" 1.0 "live version"
 
 db_finish
