@@ -222,6 +222,11 @@ core::Result<core::StepResult> show_db_plan(const TargetOptions& options, const 
       for (const auto* change : c.pending) {
         step("deploy", change->id, client_line(spec, change->deploy));
         if (!change->verify.empty()) step("verify", change->id, client_line(spec, change->verify));
+        if (spec.rehearse_revert && !change->revert.empty())
+          step("rehearse", change->id,
+               client_line(spec, change->revert) +
+                   (change->verify.empty() ? "" : "; the verify script must then fail") +
+                   "; then deploy" + (change->verify.empty() ? "" : " and verify") + " again");
         reverts.insert(reverts.begin(), change->irreversible.empty()
                                             ? change->id
                                             : change->id + " (irreversible: stays applied)");
