@@ -86,6 +86,16 @@ core::Result<core::StepResult> show_status(const TargetOptions& options, const E
   text += "  live before:     " + (before ? describe_entry(*before) : std::string("-")) + "\n";
   text += "  rollback target: " + (target ? target->version + " (release " + target->release + ")" : std::string("none")) + "\n";
   text += "  marked bad:      " + (bad.empty() ? std::string("none") : version_list(bad)) + "\n";
+  // The database heads recorded with the live release (docs/database.md).
+  const nlohmann::json heads = live ? live->extra.value("databases", nlohmann::json::object()) : nlohmann::json::object();
+  std::string head_text;
+  if (heads.is_object())
+    for (const auto& [name, head] : heads.items())
+      if (head.is_object())
+        head_text += (head_text.empty() ? "" : ", ") + name + " at " +
+                     (head.value("head", std::string()).empty() ? std::string("(no change)") : head.value("head", std::string()));
+  if (!head_text.empty()) text += "  databases:       " + head_text + " (shipgate db status shows the registry)\n";
+  details["database_heads"] = heads.is_object() ? heads : nlohmann::json::object();
   std::string markdown = "## " + render::markdown_escape(options.environment) + ": " + (live ? render::markdown_escape(live->version) + " is live" : "nothing live") + "\n\n";
   markdown += "| | |\n|---|---|\n| Live | " + (live ? render::markdown_escape(describe_entry(*live)) : "-") + " |\n| Live before | " +
               (before ? render::markdown_escape(describe_entry(*before)) : "-") + " |\n| Rollback target | " +
