@@ -78,7 +78,7 @@ stop_sites() {
 }
 # A private PostgreSQL on 127.0.0.1 with one database per environment.
 source "$root/tests/fixtures/db/pg.sh"
-trap 'stop_sites; pg_stop; bash "$root/tests/integration/servers/nginx.sh" stop "$out/nginx" >/dev/null 2>&1 || true' EXIT
+trap 'stop_sites; pg_stop || true; bash "$root/tests/integration/servers/nginx.sh" stop "$out/nginx" >/dev/null 2>&1 || true' EXIT
 pg_start
 for env in test staging; do
   pg_create_db "demo_$env" >/dev/null

@@ -27,5 +27,9 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
 std::string trim(std::string_view text);
 std::string to_lower(std::string_view text);
 bool starts_with(std::string_view text, std::string_view prefix);
+// "a, b, c"
+std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
+// Every occurrence of `from` (not empty) replaced by `to`, left to right.
+std::string replace_all(std::string text, std::string_view from, std::string_view to);
 
 } // namespace core

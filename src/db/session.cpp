@@ -36,11 +36,6 @@ std::string tail_of(const std::string& output, std::size_t limit = 1500) {
   return text;
 }
 
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
-    text.replace(at, from.size(), to);
-  return text;
-}
 
 bool read_text(const std::string& path, std::string& out) {
   std::ifstream in(path, std::ios::binary);
@@ -176,7 +171,7 @@ core::Status Session::run_script(const Script& script, Reporter& reporter, bool 
   bool on_argv = false;
   for (const auto& word : m_spec.client) {
     if (word.find("${SCRIPT}") != std::string::npos) on_argv = true;
-    process.argv.push_back(replace_all(word, "${SCRIPT}", path));
+    process.argv.push_back(core::replace_all(word, "${SCRIPT}", path));
   }
   if (!on_argv) {
     std::string text;
@@ -277,7 +272,7 @@ core::Result<BackupRecord> Session::backup(const fs::path& dir, const std::vecto
   error.clear();
   record.file = (dir / ("db-" + m_spec.name + ".dump")).string();
   io::ProcessSpec dump;
-  for (const auto& word : m_spec.backup.command) dump.argv.push_back(replace_all(word, "${BACKUP_FILE}", record.file));
+  for (const auto& word : m_spec.backup.command) dump.argv.push_back(core::replace_all(word, "${BACKUP_FILE}", record.file));
   dump.env_add = m_client_env;
   dump.timeout = m_spec.timeout;
   const std::string id = check_id("backup");
@@ -320,7 +315,7 @@ core::Result<BackupRecord> Session::backup(const fs::path& dir, const std::vecto
                 " (the connection's role needs CREATEDB)");
   io::ProcessSpec restore;
   for (const auto& word : m_spec.backup.restore)
-    restore.argv.push_back(replace_all(replace_all(word, "${BACKUP_FILE}", record.file), "${SCRATCH_DATABASE}", scratch));
+    restore.argv.push_back(core::replace_all(core::replace_all(word, "${BACKUP_FILE}", record.file), "${SCRATCH_DATABASE}", scratch));
   restore.env_add = m_client_env;
   restore.env_add["PGDATABASE"] = scratch;
   restore.timeout = m_spec.timeout;

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/interrupt.hpp"
+#include "core/text.hpp"
 
 namespace deploy {
 
@@ -84,35 +85,25 @@ std::optional<DbRefusal> RunDatabases::open_all(const ResolvedPlan& plan, const 
   return std::nullopt;
 }
 
-namespace {
-
-std::string joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
-
-} // namespace
-
 std::optional<DbRefusal> deploy_refusal(const DatabaseSpec& spec, const db::Comparison& c) {
   if (!c.drift.empty())
-    return DbRefusal{"database " + spec.name + ": the deploy script of applied change " + joined(c.drift) +
+    return DbRefusal{"database " + spec.name + ": the deploy script of applied change " + core::join(c.drift) +
                          " has changed since it was applied (its sha256 differs from the registry's); an applied "
                          "change is never edited: put the script back and add a new change for the difference",
                      core::ExitCode::usage};
   if (!c.out_of_order.empty()) return DbRefusal{"database " + spec.name + ": " + c.out_of_order, core::ExitCode::usage};
   if (!c.foreign.empty())
-    return DbRefusal{"database " + spec.name + " holds changes recorded for another environment (" + joined(c.foreign) +
+    return DbRefusal{"database " + spec.name + " holds changes recorded for another environment (" + core::join(c.foreign) +
                      "); each environment needs its own database: check " + spec.connection_env};
   if (!c.unknown.empty()) {
     std::vector<std::string> names;
     for (const auto& row : c.unknown) names.push_back(row.change_id + " (applied by " + row.release_version + ")");
-    return DbRefusal{"database " + spec.name + " holds changes this plan does not list: " + joined(names) +
+    return DbRefusal{"database " + spec.name + " holds changes this plan does not list: " + core::join(names) +
                      "; the database is ahead of this plan: return it with `shipgate rollback`, or deploy a plan "
                      "that lists them"};
   }
   if (!c.missing_revert.empty())
-    return DbRefusal{"database " + spec.name + ": new change " + joined(c.missing_revert) +
+    return DbRefusal{"database " + spec.name + ": new change " + core::join(c.missing_revert) +
                      " has no revert script; add revert: with a script undoing it, or mark it irreversible: "
                      "\"<reason>\" so that a rollback past it is refused"};
   return std::nullopt;
@@ -134,7 +125,7 @@ std::optional<DbRefusal> RunDatabases::preflight_deploy(const ResolvedPlan& plan
     for (const auto* change : c.pending) pending.push_back(change->id);
     m_run.add_check(id, title, CheckStatus::pass,
                     std::to_string(c.applied.size()) + " change(s) applied, " +
-                        (pending.empty() ? std::string("none pending") : std::to_string(pending.size()) + " to apply: " + joined(pending)));
+                        (pending.empty() ? std::string("none pending") : std::to_string(pending.size()) + " to apply: " + core::join(pending)));
   }
   return std::nullopt;
 }
@@ -226,10 +217,10 @@ std::optional<DbRefusal> RunDatabases::preflight_rollback(const ResolvedPlan& pl
     std::vector<std::string> names;
     for (const auto& change : item->to_revert) names.push_back(change.change_id);
     std::string explanation = names.empty() ? "nothing to revert: the head is " + head.value("head", std::string("(none)"))
-                                            : "reverts, newest first: " + joined(names);
+                                            : "reverts, newest first: " + core::join(names);
     if (!item->kept.empty()) {
-      explanation += "; forced past irreversible changes, these stay applied: " + joined(item->kept);
-      warnings.push_back("database " + spec.name + ": stays ahead of " + target.version + " with " + joined(item->kept));
+      explanation += "; forced past irreversible changes, these stay applied: " + core::join(item->kept);
+      warnings.push_back("database " + spec.name + ": stays ahead of " + target.version + " with " + core::join(item->kept));
     }
     m_run.add_check(id, title, CheckStatus::pass, explanation);
   }

@@ -3,6 +3,7 @@
 // is taken and nothing is written, not even the registry schema.
 #include <filesystem>
 
+#include "core/text.hpp"
 #include "deploy/databases.hpp"
 #include "deploy/plan_validate.hpp"
 
@@ -12,17 +13,7 @@ using core::ErrorKind;
 
 namespace {
 
-std::string joined(const std::vector<std::string>& items, const std::string& separator = ", ") {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
-  return out;
-}
 
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
-    text.replace(at, from.size(), to);
-  return text;
-}
 
 // The client's argv for one script, as a command line to read.
 std::string client_line(const DatabaseSpec& spec, const std::string& script) {
@@ -30,7 +21,7 @@ std::string client_line(const DatabaseSpec& spec, const std::string& script) {
   bool on_argv = false;
   for (const auto& word : spec.client) {
     on_argv = on_argv || word.find("${SCRIPT}") != std::string::npos;
-    command.argv.push_back(replace_all(word, "${SCRIPT}", script));
+    command.argv.push_back(core::replace_all(word, "${SCRIPT}", script));
   }
   return command.display() + (on_argv ? "" : " < " + script);
 }
@@ -58,14 +49,6 @@ core::Result<std::vector<Opened>> open_databases(const ResolvedPlan& plan, db::S
   return out;
 }
 
-core::StepResult document(const std::string& step, const std::string& headline) {
-  core::StepResult result;
-  result.step = step;
-  result.verdict = core::Verdict::pass;
-  result.exit_code = core::ExitCode::success;
-  result.headline = headline;
-  return result;
-}
 
 nlohmann::json row_json(const db::AppliedChange& row) {
   return {{"id", row.change_id},       {"seq", row.seq},           {"state", row.state},
@@ -207,12 +190,12 @@ core::Result<core::StepResult> show_db_plan(const TargetOptions& options, const 
         const std::string file = (spec.backup.dir.empty() ? std::string("<backups>/<release>") : spec.backup.dir + "/<release>") +
                                  "/db-" + spec.name + ".dump";
         std::vector<std::string> dump;
-        for (const auto& word : spec.backup.command) dump.push_back(replace_all(word, "${BACKUP_FILE}", file));
+        for (const auto& word : spec.backup.command) dump.push_back(core::replace_all(word, "${BACKUP_FILE}", file));
         step("backup", "", argv_line(dump));
         if (spec.backup.verify_restore) {
           std::vector<std::string> restore;
           for (const auto& word : spec.backup.restore)
-            restore.push_back(replace_all(replace_all(word, "${BACKUP_FILE}", file), "${SCRATCH_DATABASE}",
+            restore.push_back(core::replace_all(core::replace_all(word, "${BACKUP_FILE}", file), "${SCRATCH_DATABASE}",
                                           "shipgate_restore_<run>"));
           step("restore-check", "", argv_line(restore) + "; then the verify scripts of " +
                                         std::to_string(c.applied.size()) + " applied change(s) in that database");
@@ -232,7 +215,7 @@ core::Result<core::StepResult> show_db_plan(const TargetOptions& options, const 
                                             : change->id + " (irreversible: stays applied)");
       }
       if (!c.pending.empty())
-        text += "    on a failure, this run's changes are reverted, newest first: " + joined(reverts) + "\n";
+        text += "    on a failure, this run's changes are reverted, newest first: " + core::join(reverts) + "\n";
     } else {
       const nlohmann::json recorded = target->extra.value("databases", nlohmann::json::object());
       const nlohmann::json head = recorded.is_object() ? recorded.value(spec.name, nlohmann::json()) : nlohmann::json();
@@ -243,7 +226,7 @@ core::Result<core::StepResult> show_db_plan(const TargetOptions& options, const 
         if (!plan.irreversible.empty() && !request.force_past_irreversible) {
           std::vector<std::string> names;
           for (const auto& change : plan.irreversible) names.push_back(change.change_id + " (irreversible: " + change.irreversible + ")");
-          refuse({"returning database " + spec.name + " to " + target->version + " would revert " + joined(names, "; ") +
+          refuse({"returning database " + spec.name + " to " + target->version + " would revert " + core::join(names, "; ") +
                       "; rollback refuses unless given --force-past-irreversible --reason TEXT",
                   core::ExitCode::blocked});
         }

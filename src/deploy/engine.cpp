@@ -28,12 +28,6 @@ using core::ErrorKind;
 
 namespace {
 
-std::string list_of(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
-
 // One deploy-stage run, phase by phase: pre-flight (nothing changes), the
 // release and its plan, the actions, then success or rollback, each recorded.
 class DeployRun {
@@ -356,7 +350,7 @@ void DeployRun::succeed(LedgerEntry entry, double elapsed) {
   if (!m_run.m_dropped.empty()) {
     m_result.warnings.push_back("left on " + (m_run.m_old_version.empty() ? std::string("the previous state")
                                                                          : m_run.m_old_version) +
-                                " after failing within max_failures: " + list_of(m_run.m_dropped));
+                                " after failing within max_failures: " + core::join(m_run.m_dropped));
     m_result.headline += "; " + std::to_string(m_run.m_dropped.size()) + " host(s) failed and were rolled back alone";
   }
 }

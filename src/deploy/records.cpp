@@ -35,6 +35,8 @@ core::Result<Environment> open_for_reading(const TargetOptions& options, const E
                           placeholder_run_values(options.environment, "0.0.0"), context);
 }
 
+} // namespace
+
 core::StepResult document(const std::string& step, const std::string& headline) {
   core::StepResult result;
   result.step = step;
@@ -43,9 +45,6 @@ core::StepResult document(const std::string& step, const std::string& headline) 
   result.headline = headline;
   return result;
 }
-
-
-} // namespace
 
 core::Result<core::StepResult> show_status(const TargetOptions& options, const EngineContext& context) {
   const ConnectionsClosed closed;

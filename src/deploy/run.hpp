@@ -235,6 +235,9 @@ void append_ledgers(Run& run, const LedgerEntry& entry, std::vector<std::string>
 // line per repair.
 core::Status reconcile(Run& run, const EngineContext& context, const TargetOptions& options,
                        std::vector<std::string>& done);
+// The result of a command that shows a document (status, history, db
+// status): pass, exit 0, with `headline`.
+core::StepResult document(const std::string& step, const std::string& headline);
 // The result of a run refused before any change: exit 4 with the reason.
 core::StepResult blocked(Run& run, const std::string& reason);
 // Pause, layout, lock, reconciliation: common to deploy and rollback. The

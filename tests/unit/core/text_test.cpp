@@ -116,3 +116,14 @@ TEST_CASE("trim, to_lower, starts_with") {
   CHECK_FALSE(core::starts_with("no", "not ok"));
   CHECK(core::starts_with("anything", ""));
 }
+
+TEST_CASE("join and replace_all") {
+  CHECK(core::join({}) == "");
+  CHECK(core::join({"a"}) == "a");
+  CHECK(core::join({"a", "b", "c"}) == "a, b, c");
+  CHECK(core::join({"a", "b"}, "; ") == "a; b");
+  CHECK(core::replace_all("--file ${SCRIPT} ${SCRIPT}", "${SCRIPT}", "/x.sql") == "--file /x.sql /x.sql");
+  // The replacement is not searched again.
+  CHECK(core::replace_all("aa", "a", "aa") == "aaaa");
+  CHECK(core::replace_all("abc", "", "x") == "abc");
+}
