@@ -47,8 +47,16 @@ core::Result<Connection> Connection::open(const std::string& conninfo, std::chro
   const std::string timeout = std::to_string(std::max<long long>(1, connect_timeout.count()));
   // expand_dbname=1: the first value is the whole connection string; the
   // keywords after it override what it says.
-  std::vector<const char*> keywords = {"dbname", "connect_timeout", "fallback_application_name"};
-  std::vector<const char*> values = {conninfo.c_str(), timeout.c_str(), "shipgate"};
+  std::vector<const char*> keywords = {"dbname", "fallback_application_name"};
+  std::vector<const char*> values = {conninfo.c_str(), "shipgate"};
+  // The string's own connect_timeout wins; else shipgate's.
+  bool own_timeout = false;
+  for (PQconninfoOption* option = parsed->get(); option->keyword; ++option)
+    own_timeout = own_timeout || (std::string(option->keyword) == "connect_timeout" && option->val && *option->val);
+  if (!own_timeout) {
+    keywords.push_back("connect_timeout");
+    values.push_back(timeout.c_str());
+  }
   if (!database.empty()) {
     keywords.push_back("dbname");
     values.push_back(database.c_str());
