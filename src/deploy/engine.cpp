@@ -17,6 +17,7 @@
 #include "deploy/databases.hpp"
 #include "deploy/layout.hpp"
 #include "deploy/run.hpp"
+#include "deploy/signoff.hpp"
 
 namespace deploy {
 
@@ -47,6 +48,7 @@ public:
 private:
   std::optional<std::string> preflight(); // the reason to refuse, or nothing
   std::optional<std::string> check_record();
+  std::optional<std::string> check_signoffs_of(const History& history);
   std::optional<std::string> check_artifacts(std::optional<core::Error>& usage);
   std::optional<std::string> check_live_releases();
   std::optional<std::string> check_databases();
@@ -154,7 +156,30 @@ std::optional<std::string> DeployRun::check_record() {
   m_run.add_check("preflight/promotion-order", "the version passed the previous environment", CheckStatus::pass,
                   previous ? version + " succeeded in " + previous->name
                            : m_options.environment + " is the first environment");
-  return std::nullopt;
+  return check_signoffs_of(history);
+}
+
+// The sign-offs the plan requires for this environment (docs/signoff.md).
+std::optional<std::string> DeployRun::check_signoffs_of(const History& history) {
+  const EnvironmentSpec& environment = *m_env.resolved.environment;
+  if (environment.required_signoffs.empty()) return std::nullopt;
+  const std::string& version = m_request.version;
+  const SignoffVerdict verdict = check_signoffs(environment, history, version, m_context.ci.user);
+  const char* title = "the required sign-offs approve this version";
+  if (verdict.ok()) {
+    m_run.add_check("preflight/signoffs", title, CheckStatus::pass, "approved by " + core::join(verdict.approved));
+    return std::nullopt;
+  }
+  std::string why = version + " may not go to " + m_options.environment + ": ";
+  if (!verdict.rejected.empty()) why += "rejected by " + core::join(verdict.rejected) + "; ";
+  if (!verdict.missing.empty()) why += "no approval from " + core::join(verdict.missing) + "; ";
+  if (!verdict.not_counted.empty())
+    why += "an approval by the person who triggered this deploy does not count (signoffs.self_approval: false): " +
+           core::join(verdict.not_counted) + "; ";
+  why += "record one with `shipgate signoff --plan " + m_options.plan_file + " --env " + m_options.environment +
+         " --version " + version + " --role ROLE --by NAME --decision approve`";
+  m_run.add_check("preflight/signoffs", title, CheckStatus::fail, why);
+  return why;
 }
 
 // A source and a way to verify it, for every service. A usage mistake

@@ -28,7 +28,9 @@ using smoke::YamlReader;
 const std::vector<std::string> k_top_keys = {"version",  "name",     "variables", "environments", "strategy",
                                              "deadline", "lock_ttl", "signing",   "services",     "keep_releases",
                                              "databases"};
-const std::vector<std::string> k_environment_keys = {"name", "variables", "deadline", "paused", "pause_reason"};
+const std::vector<std::string> k_environment_keys = {"name",   "variables",    "deadline",
+                                                     "paused", "pause_reason", "signoffs"};
+const std::vector<std::string> k_signoff_keys = {"required", "self_approval"};
 const std::vector<std::string> k_service_keys = {"artifact", "target", "depends_on",   "stop_during_switch",
                                                  "stop",     "start",  "reload",       "restart",
                                                  "health",   "shared", "config_files", "backups",
@@ -575,6 +577,21 @@ EnvironmentSpec read_environment(const YamlReader& reader, const YAML::Node& nod
   if (const Field* field = fields.find("deadline")) environment.deadline = reader.duration(*field);
   if (const Field* field = fields.find("paused")) environment.paused = reader.boolean(*field);
   if (const Field* field = fields.find("pause_reason")) environment.pause_reason = reader.text(*field);
+  if (const Field* field = fields.find("signoffs")) {
+    require_map(reader, *field, "{required: [tech-lead, tester], self_approval: false}");
+    const Fields signoffs = reader.fields(field->value, k_signoff_keys, field->path);
+    if (const Field* required = signoffs.find("required")) {
+      environment.required_signoffs = names_of(reader, *required, "role");
+      for (const auto& role : environment.required_signoffs)
+        if (std::find(known_roles().begin(), known_roles().end(), role) == known_roles().end()) {
+          const std::string guess = core::closest_match(role, known_roles());
+          reader.fail(*required, required->path + ": unknown role '" + role + "'" +
+                                     (guess.empty() ? "" : "; did you mean '" + guess + "'?") + " (roles: " +
+                                     core::join(known_roles()) + ")");
+        }
+    }
+    if (const Field* self = signoffs.find("self_approval")) environment.self_approval = reader.boolean(*self);
+  }
   return environment;
 }
 
@@ -877,6 +894,12 @@ Plan read_plan(const YamlReader& reader, const YAML::Node& root, const std::stri
 }
 
 } // namespace
+
+const std::vector<std::string>& known_roles() {
+  static const std::vector<std::string> k_roles = {"developer", "tech-lead", "tester", "business",
+                                                   "product",   "ops",       "dba"};
+  return k_roles;
+}
 
 bool valid_name(std::string_view name) {
   static const std::regex k_name("[a-z0-9][a-z0-9_-]*");

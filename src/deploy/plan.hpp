@@ -163,7 +163,15 @@ struct EnvironmentSpec {
   bool paused = false;               // a freeze: deploy-stage exits 4
   std::string pause_reason;
   bool requires_previous = true;     // false only for the first environment
+  // Sign-offs (docs/signoff.md): roles that must approve this very version
+  // before deploy-stage runs here, and whether an approval by whoever
+  // triggered the deploy counts.
+  std::vector<std::string> required_signoffs;
+  bool self_approval = true;
 };
+
+// The roles of the sign-off chain (docs/signoff.md).
+const std::vector<std::string>& known_roles();
 
 // Database changes (docs/database.md): a database, how to reach it, and
 // its ordered changes, each with deploy, verify and revert scripts.

@@ -5,6 +5,7 @@
 
 #include "io/redactor.hpp"
 #include "smoke/checks_file.hpp"
+#include "deploy/signoff.hpp"
 #include "steps/deploy_stage.hpp"
 #include "steps/target_options.hpp"
 
@@ -124,6 +125,34 @@ private:
   std::vector<std::string> m_vars;
 };
 
+class SignoffStep final : public Step {
+public:
+  std::string name() const override { return "signoff"; }
+  std::string summary() const override {
+    return "Record a role's approval or rejection of a version for an environment (docs/signoff.md)";
+  }
+  void register_options(OptionSink& sink) override {
+    sink.value("--plan", m_request.plan_file, "Launch plan file (YAML, docs/plan.md)", true);
+    sink.value("--env", m_request.environment, "Environment the sign-off is for, e.g. prod", true);
+    sink.value("--version", m_request.version, "The version signed off", true);
+    sink.value("--role", m_request.role, "Role signing: developer, tech-lead, tester, business, product, ops or dba", true);
+    sink.value("--by", m_request.by, "Who signs (a CI user name or an e-mail address)", true);
+    sink.value("--decision", m_request.decision, "approve or reject", true);
+    sink.value("--comment", m_request.comment, "Why (required with reject); recorded in the ledger");
+    sink.values("--var", m_vars, "Value for ${NAME} in the plan, NAME=VALUE; repeatable");
+  }
+  core::Result<core::StepResult> run(const RunContext& context) override {
+    auto vars = parse_var_flags(m_vars, context.output);
+    if (!vars) return vars.error();
+    m_request.vars = *vars;
+    return deploy::record_signoff(m_request, engine(context));
+  }
+
+private:
+  deploy::SignoffRequest m_request;
+  std::vector<std::string> m_vars;
+};
+
 class LockReleaseStep final : public Step {
 public:
   std::string name() const override { return "lock release"; }
@@ -155,6 +184,7 @@ private:
 std::unique_ptr<Step> make_status() { return std::make_unique<StatusStep>(); }
 std::unique_ptr<Step> make_history() { return std::make_unique<HistoryStep>(); }
 std::unique_ptr<Step> make_release_unblock() { return std::make_unique<UnblockStep>(); }
+std::unique_ptr<Step> make_signoff() { return std::make_unique<SignoffStep>(); }
 std::unique_ptr<Step> make_lock_release() { return std::make_unique<LockReleaseStep>(); }
 
 } // namespace steps
