@@ -27,7 +27,7 @@ using smoke::YamlReader;
 
 const std::vector<std::string> k_top_keys = {"version",  "name",     "variables", "environments", "strategy",
                                              "deadline", "lock_ttl", "signing",   "services",     "keep_releases",
-                                             "databases"};
+                                             "databases", "notify"};
 const std::vector<std::string> k_environment_keys = {"name",   "variables",    "deadline",
                                                      "paused", "pause_reason", "signoffs"};
 const std::vector<std::string> k_signoff_keys = {"required", "self_approval"};
@@ -55,6 +55,10 @@ const std::vector<std::string> k_database_keys = {"name",    "connection_env", "
 const std::vector<std::string> k_db_backup_keys = {"enabled", "command", "restore", "verify-restore", "verify_restore",
                                                    "dir"};
 const std::vector<std::string> k_change_keys = {"id", "deploy", "verify", "revert", "irreversible"};
+const std::vector<std::string> k_notify_keys = {"lang", "templates", "outbox", "channels", "roles", "chain"};
+const std::vector<std::string> k_channel_keys = {"type",     "url",  "url_env", "secret_env", "username", "password_env",
+                                                 "oauth_token_env", "auth", "from", "cacert", "required"};
+const std::vector<std::string> k_channel_types = {"smtp", "webhook", "slack", "teams", "dingtalk", "feishu", "wecom"};
 const std::vector<std::string> k_strategies = {"all-at-once", "rolling", "canary", "blue-green"};
 const std::vector<std::string> k_target_types = {"local", "plugin", "ssh"};
 
@@ -766,6 +770,133 @@ std::vector<DatabaseSpec> read_databases(const YamlReader& reader, const Field& 
   return out;
 }
 
+// ---------------------------------------------------------------- notify
+
+std::string one_of_text(const YamlReader& reader, const Field& field, const std::vector<std::string>& allowed,
+                        const std::string& what) {
+  const std::string text = field.value.IsScalar() ? core::trim(field.value.Scalar()) : std::string();
+  if (std::find(allowed.begin(), allowed.end(), text) != allowed.end()) return text;
+  const std::string guess = core::closest_match(text, allowed);
+  reader.fail(field, field.path + ": unknown " + what + " " + describe(field.value) +
+                         (guess.empty() ? "" : "; did you mean '" + guess + "'?") + " (" + core::join(allowed) + ")");
+}
+
+bool valid_env_name(const std::string& name) {
+  static const std::regex k_env("[A-Za-z_][A-Za-z0-9_]*");
+  return std::regex_match(name, k_env);
+}
+
+NotifyChannelSpec read_channel(const YamlReader& reader, const YAML::Node& key, const YAML::Node& node) {
+  NotifyChannelSpec channel;
+  channel.name = name_of(reader, key, "notify.channels", "channel");
+  channel.location = reader.location(key);
+  const std::string path = "notify.channels." + channel.name;
+  if (!node.IsMap()) reader.fail(key, path + " must be a mapping with a type, such as {type: dingtalk, url_env: OPS_ROBOT_URL}");
+  const Fields fields = reader.fields(node, k_channel_keys, path);
+  const Field* type = fields.find("type");
+  if (!type) reader.fail(key, path + " needs a type: " + core::join(k_channel_types));
+  channel.type = one_of_text(reader, *type, k_channel_types, "channel type");
+  auto text = [&](const char* name, std::string& target) {
+    if (const Field* field = fields.find(name)) target = template_text(reader, *field);
+  };
+  text("url", channel.url);
+  text("username", channel.username);
+  text("from", channel.from);
+  text("cacert", channel.cacert);
+  text("auth", channel.auth);
+  for (auto [name, target] : {std::pair<const char*, std::string*>{"url_env", &channel.url_env},
+                              {"secret_env", &channel.secret_env},
+                              {"password_env", &channel.password_env},
+                              {"oauth_token_env", &channel.oauth_token_env}})
+    if (const Field* field = fields.find(name)) {
+      *target = field->value.IsScalar() ? core::trim(field->value.Scalar()) : std::string();
+      if (!valid_env_name(*target))
+        reader.fail(*field, field->path + " names an environment variable (letters, digits, _), such as SMTP_PASSWORD; "
+                                          "the secret itself never goes in the plan");
+    }
+  if (const Field* required = fields.find("required")) channel.required = reader.boolean(*required);
+  if (!channel.url.empty() && !channel.url_env.empty())
+    reader.fail(key, path + " has both url and url_env; keep one");
+  if (channel.type == "smtp") {
+    if (channel.url.rfind("smtp://", 0) != 0 && channel.url.rfind("smtps://", 0) != 0)
+      reader.fail(key, path + ".url must be smtp://host:587 (STARTTLS) or smtps://host:465");
+    if (channel.from.empty()) reader.fail(key, path + " needs from: the sender, such as \"Release bot <release@example.com>\"");
+    if (!channel.auth.empty() && channel.auth != "PLAIN" && channel.auth != "LOGIN" && channel.auth != "XOAUTH2")
+      reader.fail(key, path + ".auth must be PLAIN, LOGIN or XOAUTH2");
+  } else {
+    if (channel.url.empty() && channel.url_env.empty())
+      reader.fail(key, path + " needs url_env: the environment variable holding the webhook URL");
+    // A robot's URL carries its token: it is a password.
+    if (!channel.url.empty() && channel.type != "webhook")
+      reader.fail(*fields.find("url"), path + ".url: a " + channel.type + " URL carries the robot's token, which is a "
+                                         "secret; put the URL in an environment variable and name it in url_env");
+  }
+  return channel;
+}
+
+NotifySpec read_notify(const YamlReader& reader, const Field& field) {
+  require_map(reader, field, "{lang: zh, channels: {...}, roles: {...}}");
+  NotifySpec notify;
+  notify.present = true;
+  notify.location = reader.location(field);
+  const Fields fields = reader.fields(field.value, k_notify_keys, "notify");
+  if (const Field* lang = fields.find("lang")) notify.language = one_of_text(reader, *lang, {"en", "zh"}, "language");
+  if (const Field* templates = fields.find("templates")) notify.templates = template_text(reader, *templates);
+  if (const Field* outbox = fields.find("outbox")) notify.outbox = template_text(reader, *outbox);
+  if (const Field* channels = fields.find("channels")) {
+    require_map(reader, *channels, "{ops-robot: {type: dingtalk, url_env: OPS_ROBOT_URL}}");
+    for (auto it = channels->value.begin(); it != channels->value.end(); ++it) {
+      NotifyChannelSpec channel = read_channel(reader, it->first, it->second);
+      for (const auto& other : notify.channels)
+        if (other.name == channel.name) reader.fail(it->first, "two channels are named '" + channel.name + "'");
+      notify.channels.push_back(std::move(channel));
+    }
+  }
+  const bool has_mail = std::any_of(notify.channels.begin(), notify.channels.end(),
+                                    [](const NotifyChannelSpec& channel) { return channel.type == "smtp"; });
+  std::vector<std::string> channel_names;
+  for (const auto& channel : notify.channels) channel_names.push_back(channel.name);
+  if (const Field* roles = fields.find("roles")) {
+    require_map(reader, *roles, "{tech-lead: [lead@example.com, ops-robot]}");
+    for (auto it = roles->value.begin(); it != roles->value.end(); ++it) {
+      const std::string role = it->first.IsScalar() ? it->first.Scalar() : std::string();
+      if (std::find(known_roles().begin(), known_roles().end(), role) == known_roles().end()) {
+        const std::string guess = core::closest_match(role, known_roles());
+        reader.fail(it->first, "notify.roles: unknown role '" + role + "'" +
+                                   (guess.empty() ? "" : "; did you mean '" + guess + "'?") + " (roles: " +
+                                   core::join(known_roles()) + ")");
+      }
+      const Field entry{role, "notify.roles." + role, it->first, it->second};
+      std::vector<std::string> recipients = template_list(reader, entry);
+      for (const auto& recipient : recipients) {
+        if (recipient.find('@') != std::string::npos) {
+          if (!has_mail)
+            reader.fail(it->second, entry.path + ": '" + recipient + "' is a mail address, but no channel has type smtp");
+        } else if (std::find(channel_names.begin(), channel_names.end(), recipient) == channel_names.end()) {
+          const std::string guess = core::closest_match(recipient, channel_names);
+          reader.fail(it->second, entry.path + ": '" + recipient + "' is neither a mail address nor a channel" +
+                                      (guess.empty() ? "" : "; did you mean '" + guess + "'?"));
+        }
+      }
+      notify.roles[role] = std::move(recipients);
+    }
+  }
+  if (const Field* chain = fields.find("chain")) {
+    require_map(reader, *chain, "{deploy-failed: [developer, tech-lead, ops]}");
+    for (auto it = chain->value.begin(); it != chain->value.end(); ++it) {
+      const Field key{"", "notify.chain", it->first, it->first};
+      const std::string event = one_of_text(reader, key, notify_events(), "event");
+      const Field entry{event, "notify.chain." + event, it->first, it->second};
+      std::vector<std::string> roles = names_of(reader, entry, "role");
+      for (const auto& role : roles)
+        if (std::find(known_roles().begin(), known_roles().end(), role) == known_roles().end())
+          reader.fail(it->second, entry.path + ": unknown role '" + role + "' (roles: " + core::join(known_roles()) + ")");
+      notify.chain[event] = std::move(roles);
+    }
+  }
+  return notify;
+}
+
 void read_version(const YamlReader& reader, const Fields& fields, const YAML::Node& root) {
   const Field* version = fields.find("version");
   if (!version) reader.fail(root, "the plan has no version; start it with `version: 1`");
@@ -883,6 +1014,7 @@ Plan read_plan(const YamlReader& reader, const YAML::Node& root, const std::stri
   if (!services) reader.fail(root, "the plan has no services: mapping; add at least one service");
   plan.services = read_services(reader, *services);
   if (const Field* databases = fields.find("databases")) plan.databases = read_databases(reader, *databases);
+  if (const Field* notify = fields.find("notify")) plan.notify = read_notify(reader, *notify);
   for (auto& service : plan.services)
     if (!service.has_own_strategy) {
       if (plan.strategy.kind == StrategySpec::Kind::blue_green && service.target.kind == TargetSpec::Kind::plugin)
@@ -894,6 +1026,14 @@ Plan read_plan(const YamlReader& reader, const YAML::Node& root, const std::stri
 }
 
 } // namespace
+
+const std::vector<std::string>& notify_events() {
+  static const std::vector<std::string> k_events = {
+      "plan-submitted",   "plan-approved", "test-report",  "staging-ready",   "deploy-meeting",
+      "handoff-to-ops",   "db-done",       "deploy-started", "deploy-succeeded", "deploy-failed",
+      "rolled-back",      "rollback-failed", "smoke-passed", "smoke-failed",    "released"};
+  return k_events;
+}
 
 const std::vector<std::string>& known_roles() {
   static const std::vector<std::string> k_roles = {"developer", "tech-lead", "tester", "business",

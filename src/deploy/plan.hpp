@@ -213,6 +213,37 @@ struct DatabaseSpec {
   std::string location;
 };
 
+// Notifications (docs/notify.md): channels, who plays which role, and
+// which roles hear of which event. Secrets are named, never written: each
+// *_env key names an environment variable.
+struct NotifyChannelSpec {
+  std::string name;
+  std::string type;          // smtp | webhook | slack | teams | dingtalk | feishu | wecom
+  std::string url;           // smtp(s)://host:port, or a webhook URL without secrets
+  std::string url_env;       // or the variable holding the URL (robot tokens live in it)
+  std::string secret_env;    // signing secret (webhook, dingtalk, feishu)
+  std::string username;      // smtp
+  std::string password_env;  // smtp
+  std::string oauth_token_env; // smtp XOAUTH2
+  std::string auth;          // smtp: PLAIN, LOGIN, XOAUTH2 or empty
+  std::string from;          // smtp
+  std::string cacert;        // a CA bundle for a private server (absolute after resolve)
+  bool required = false;     // a failed delivery fails the step
+  std::string location;
+};
+struct NotifySpec {
+  bool present = false;
+  std::string language = "en"; // en | zh
+  std::string templates;       // the plan's own template folder (absolute after resolve)
+  std::string outbox;          // default: .shipgate-outbox next to the plan
+  std::vector<NotifyChannelSpec> channels;
+  std::map<std::string, std::vector<std::string>> roles; // role -> mail addresses and channel names
+  std::map<std::string, std::vector<std::string>> chain; // event -> roles (missing events: the default chain)
+  std::string location;
+};
+// The events of the chain, in the order of the release process.
+const std::vector<std::string>& notify_events();
+
 struct SigningSpec {
   std::string public_key; // PEM file with an ed25519 public key
   bool required = false;  // every artifact must carry a valid signature
@@ -231,6 +262,7 @@ struct Plan {
   Duration deadline{std::chrono::minutes(15)}; // "if it is not fixed within the planned time, roll back"
   int keep_releases = 5;
   SigningSpec signing;
+  NotifySpec notify;
   std::string lock_ttl = "5m"; // as written; resolved to lock_ttl_duration
   Duration lock_ttl_duration{std::chrono::minutes(5)};
   YAML::Node document; // keeps the parsed nodes alive
@@ -256,6 +288,7 @@ struct ResolvedPlan {
   const EnvironmentSpec* previous_environment = nullptr; // nullptr for the first
   std::vector<ServiceSpec> services; // deploy order, interpolated
   std::vector<DatabaseSpec> databases; // interpolated, script paths absolute
+  NotifySpec notify;                   // interpolated, folders absolute
   Duration deadline{0};
   Variables values; // every value ${NAME} could use (for per-host resolution)
 };

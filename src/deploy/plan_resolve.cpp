@@ -370,6 +370,26 @@ DatabaseSpec resolve_database(const Plan& plan, const Interpolator& interpolate,
   return database;
 }
 
+NotifySpec resolve_notify(const Plan& plan, const Interpolator& interpolate) {
+  NotifySpec notify = plan.notify;
+  const std::filesystem::path base = std::filesystem::path(plan.file).parent_path();
+  notify.templates = interpolate(notify.templates, notify.location, "notify.templates");
+  if (!notify.templates.empty()) notify.templates = absolute_from(base, notify.templates);
+  notify.outbox = interpolate(notify.outbox.empty() ? ".shipgate-outbox" : notify.outbox, notify.location, "notify.outbox");
+  notify.outbox = absolute_from(base, notify.outbox);
+  for (auto& channel : notify.channels) {
+    const std::string path = "notify.channels." + channel.name;
+    channel.url = interpolate(channel.url, channel.location, path + ".url");
+    channel.username = interpolate(channel.username, channel.location, path + ".username");
+    channel.from = interpolate(channel.from, channel.location, path + ".from");
+    channel.cacert = interpolate(channel.cacert, channel.location, path + ".cacert");
+    if (!channel.cacert.empty()) channel.cacert = absolute_from(base, channel.cacert);
+  }
+  for (auto& [role, recipients] : notify.roles)
+    for (auto& recipient : recipients) recipient = interpolate(recipient, notify.location, "notify.roles." + role);
+  return notify;
+}
+
 // Dependencies first; among the services ready to go, the file's order.
 std::vector<const ServiceSpec*> deploy_order(const Plan& plan) {
   std::vector<const ServiceSpec*> order;
@@ -480,6 +500,10 @@ core::Result<ResolvedPlan> resolve_plan(const Plan& plan, const std::string& env
         resolved.databases.back().rehearse_revert =
             std::find(rehearse.begin(), rehearse.end(), environment) != rehearse.end();
       }
+    }
+    if (plan.notify.present) {
+      const Interpolator interpolate(variables, names, environment);
+      resolved.notify = resolve_notify(plan, interpolate);
     }
     resolved.values = variables;
   } catch (const ResolveError& error) {
