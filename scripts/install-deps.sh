@@ -17,6 +17,8 @@ packages=(
   # database changes: libpq for the registry; the PostgreSQL server, psql,
   # pg_dump and pg_restore for the tests (initdb as a non-root user)
   libpq-dev postgresql postgresql-client
+  # notifications: an SMTP server for the mail tests
+  python3-aiosmtpd
 )
 
 missing=()
