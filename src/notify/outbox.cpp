@@ -117,6 +117,7 @@ nlohmann::json entry_json(const OutboxEntry& entry) {
   return {{"schema", 1},
           {"key", entry.key},
           {"channel", entry.channel},
+          {"recipients", entry.recipients},
           {"state", entry.state},
           {"attempts", entry.attempts},
           {"last_detail", entry.last_detail},
@@ -202,6 +203,8 @@ core::Result<OutboxEntry> Outbox::read_entry(const std::string& key) const {
   OutboxEntry entry;
   entry.key = key;
   entry.channel = json.value("channel", std::string());
+  for (const auto& recipient : json.value("recipients", nlohmann::json::array()))
+    if (recipient.is_string()) entry.recipients.push_back(recipient.get<std::string>());
   entry.state = json.value("state", std::string("pending"));
   entry.attempts = json.value("attempts", 0);
   entry.last_detail = json.value("last_detail", std::string());
@@ -212,11 +215,13 @@ core::Result<OutboxEntry> Outbox::read_entry(const std::string& key) const {
   return entry;
 }
 
-core::Result<std::string> Outbox::put(const std::string& channel, const Message& message) {
+core::Result<std::string> Outbox::put(const std::string& channel, const Message& message,
+                                      const std::vector<std::string>& recipients) {
   OutboxEntry entry;
   entry.key = sha256_hex(message.id + "\n" + channel).substr(0, 32);
   if (fs::exists(m_folder / (entry.key + ".json"))) return entry.key; // queued before: the same message
   entry.channel = channel;
+  entry.recipients = recipients;
   entry.state = "pending";
   entry.queued = Clock::now();
   entry.message = message;
@@ -301,7 +306,7 @@ FlushReport Outbox::flush(const Deliver& deliver, const Budget& budget, const Re
       }
       entry.attempts += 1;
       entry.last_attempt = Clock::now();
-      result = deliver(entry.channel, entry.message);
+      result = deliver(entry);
       if (result.status != DeliveryStatus::transient || attempt + 1 >= policy.attempts) break;
       const auto wait = result.retry_after
                             ? std::min<std::chrono::milliseconds>(*result.retry_after, policy.max_delay)

@@ -24,6 +24,7 @@ namespace notify {
 struct OutboxEntry {
   std::string key;       // file name stem: hash of (message id, channel)
   std::string channel;   // the plan's channel name
+  std::vector<std::string> recipients; // mail: the addresses (To); chat and webhooks: none
   Message message;       // attachment paths point into the outbox
   std::string state;     // pending | delivered | failed (permanent)
   int attempts = 0;
@@ -69,11 +70,12 @@ public:
 
   // Queues `message` for `channel` (attachments copied in); the entry's key.
   // Queuing the same message id for the same channel again is a no-op.
-  core::Result<std::string> put(const std::string& channel, const Message& message);
+  core::Result<std::string> put(const std::string& channel, const Message& message,
+                                const std::vector<std::string>& recipients = {});
   // Every entry, oldest first (unreadable files are warnings).
   core::Result<std::vector<OutboxEntry>> entries(std::vector<std::string>& warnings) const;
 
-  using Deliver = std::function<Delivery(const std::string& channel, const Message& message)>;
+  using Deliver = std::function<Delivery(const OutboxEntry& entry)>;
   // The rate budget of a channel, or null for none.
   using Budget = std::function<RateLimiter*(const std::string& channel)>;
   // Delivers the pending entries (only `keys` when given; with

@@ -14,6 +14,7 @@ std::unique_ptr<Step> make_history();
 std::unique_ptr<Step> make_release_unblock();
 std::unique_ptr<Step> make_lock_release();
 std::unique_ptr<Step> make_signoff();
+std::unique_ptr<Step> make_notify();
 std::unique_ptr<Step> make_db_status();
 std::unique_ptr<Step> make_db_plan();
 

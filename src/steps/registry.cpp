@@ -21,6 +21,7 @@ std::vector<std::unique_ptr<Step>> make_steps() {
   all.push_back(make_plan_show());
   all.push_back(make_release_unblock());
   all.push_back(make_signoff());
+  all.push_back(make_notify());
   all.push_back(make_lock_release());
   all.push_back(make_db_status());
   all.push_back(make_db_plan());

@@ -44,7 +44,7 @@ TEST_CASE("outbox: a message survives the round trip through its file") {
   test_support::TempDir dir;
   auto outbox = notify::Outbox::open(dir.path() / "outbox");
   REQUIRE(outbox.ok());
-  auto key = outbox->put("ops-mail", message("m1"));
+  auto key = outbox->put("ops-mail", message("m1"), {"ops@example.com", "dba@example.com"});
   REQUIRE(key.ok());
   std::vector<std::string> warnings;
   auto entries = outbox->entries(warnings);
@@ -53,6 +53,7 @@ TEST_CASE("outbox: a message survives the round trip through its file") {
   const auto& entry = entries->front();
   CHECK(entry.key == *key);
   CHECK(entry.channel == "ops-mail");
+  CHECK(entry.recipients == std::vector<std::string>{"ops@example.com", "dba@example.com"});
   CHECK(entry.state == "pending");
   CHECK(entry.message.text == "发布 1.4.0 已上线");
   CHECK(entry.message.data["version"] == "1.4.0");
@@ -72,7 +73,8 @@ TEST_CASE("outbox: a flush delivers each pending entry once; transient failures 
   REQUIRE(outbox->put("down", message("c")).ok());
   REQUIRE(outbox->put("rejects", message("d")).ok());
   std::map<std::string, int> calls;
-  auto deliver = [&](const std::string& channel, const Message&) -> Delivery {
+  auto deliver = [&](const notify::OutboxEntry& entry) -> Delivery {
+    const std::string& channel = entry.channel;
     const int call = ++calls[channel];
     if (channel == "ok") return {DeliveryStatus::delivered, "HTTP 200"};
     if (channel == "flaky") return call < 2 ? Delivery{DeliveryStatus::transient, "HTTP 503"} : Delivery{DeliveryStatus::delivered, "HTTP 200"};
@@ -115,7 +117,8 @@ TEST_CASE("outbox: two flushes at once never send the same entry twice") {
   for (int i = 0; i < 12; ++i) REQUIRE(first->put("hook", message("m" + std::to_string(i))).ok());
   std::mutex mutex;
   std::map<std::string, int> sent;
-  auto deliver = [&](const std::string&, const Message& m) -> Delivery {
+  auto deliver = [&](const notify::OutboxEntry& entry) -> Delivery {
+    const Message& m = entry.message;
     std::this_thread::sleep_for(5ms);
     std::lock_guard<std::mutex> guard(mutex);
     ++sent[m.id];
@@ -142,7 +145,8 @@ TEST_CASE("outbox: attachments are kept in the outbox; a broken entry is a warni
   std::ofstream(dir.path() / "outbox" / "0123.json") << "{ torn";
   std::string got;
   auto report = outbox->flush(
-      [&](const std::string&, const Message& m) -> Delivery {
+      [&](const notify::OutboxEntry& entry) -> Delivery {
+        const Message& m = entry.message;
         std::ifstream in(m.attachments.at(0).path);
         std::getline(in, got);
         CHECK(m.attachments.at(0).name == "launch-plan.md");
@@ -177,7 +181,7 @@ TEST_CASE("outbox: a rate budget used up for longer than allowed leaves the entr
   notify::RetryPolicy policy = fast();
   policy.max_rate_wait = 50ms;
   int calls = 0;
-  auto report = outbox->flush([&](const std::string&, const Message&) -> Delivery {
+  auto report = outbox->flush([&](const notify::OutboxEntry&) -> Delivery {
     ++calls;
     return {DeliveryStatus::delivered, ""};
   }, [&](const std::string&) { return &limiter; }, policy);
