@@ -18,6 +18,7 @@
 #include "deploy/layout.hpp"
 #include "deploy/run.hpp"
 #include "deploy/signoff.hpp"
+#include "notify/step_events.hpp"
 
 namespace deploy {
 
@@ -59,6 +60,8 @@ private:
   void succeed(LedgerEntry entry, double elapsed);
   void roll_back(const Outcome& outcome, ActionRunner& runner, LedgerEntry entry);
   core::StepResult finish(double elapsed);
+  void notify_started();
+  void notify_outcome(core::StepResult& result);
 
   const DeployRequest& m_request;
   const TargetOptions& m_options;
@@ -515,6 +518,7 @@ core::Result<core::StepResult> DeployRun::run() {
                    {"from", unit.from.value_or("")}, {"old_version", m_run.m_old_version},
                    {"user", m_context.ci.user}});
   });
+  notify_started();
   ActionRunner runner(m_run, [this](const ServiceSpec& service, std::string& log) { return prepare(service, log); });
   runner.set_rollback_plan(&*m_old_plan);
   const auto started = SteadyClock::now();
@@ -523,7 +527,42 @@ core::Result<core::StepResult> DeployRun::run() {
   const double elapsed = seconds_since(started);
   if (!outcome.failed) succeed(ledger_entry(), elapsed);
   else roll_back(outcome, runner, ledger_entry());
-  return finish(elapsed);
+  core::StepResult result = finish(elapsed);
+  notify_outcome(result);
+  return result;
+}
+
+// docs/notify.md: ops hear that the deploy starts once pre-flight passed.
+void DeployRun::notify_started() {
+  if (!m_env.resolved.notify.present) return;
+  nlohmann::json data = notify::step_data(m_result, m_env.plan->name, m_options.environment, m_context.ci);
+  data["headline"] = "";
+  notify::notify_step(m_env.resolved.notify, "deploy-started", m_env.plan->name + "-" + m_request.version, data,
+                      m_result, m_context.env, m_context.output);
+}
+
+// The outcome's event; db-done too when the run applied database changes.
+void DeployRun::notify_outcome(core::StepResult& result) {
+  if (!m_env.resolved.notify.present) return;
+  const std::string outcome = result.details.value("outcome", std::string());
+  const std::string thread = m_env.plan->name + "-" + m_request.version;
+  const nlohmann::json data = notify::step_data(result, m_env.plan->name, m_options.environment, m_context.ci);
+  bool applied = false;
+  for (const auto& [name, record] : result.details.value("databases", nlohmann::json::object()).items())
+    applied = applied || (record.is_object() && !record.value("applied", nlohmann::json::array()).empty());
+  if (outcome == "succeeded") {
+    if (applied) {
+      nlohmann::json db = data;
+      db["headline"] = "";
+      notify::notify_step(m_env.resolved.notify, "db-done", thread, db, result, m_context.env, m_context.output);
+    }
+    notify::notify_step(m_env.resolved.notify, "deploy-succeeded", thread, data, result, m_context.env,
+                        m_context.output);
+  } else if (outcome == "rollback-failed") {
+    notify::notify_step(m_env.resolved.notify, "rollback-failed", thread, data, result, m_context.env, m_context.output);
+  } else if (outcome == "rolled-back" || outcome == "failed" || outcome == "interrupted") {
+    notify::notify_step(m_env.resolved.notify, "deploy-failed", thread, data, result, m_context.env, m_context.output);
+  }
 }
 
 } // namespace
@@ -741,6 +780,12 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
                     {"version", target->version},
                     {"release", target->release},
                     {"previous_version", live->version}};
+  if (env.resolved.notify.present) {
+    nlohmann::json data = notify::step_data(result, env.plan->name, options.environment, context.ci);
+    data["reason"] = entry.reason;
+    notify::notify_step(env.resolved.notify, ok ? "rolled-back" : "rollback-failed", env.plan->name + "-" + live->version,
+                        data, result, context.env, context.output);
+  }
   return result;
 }
 

@@ -13,7 +13,10 @@
 #      the receiver is healthy, `notify --flush` delivers it exactly once
 #      (same webhook-id), and a second flush has nothing to do.
 #   4. The same with the channel required: exit 3.
-#   5. No secret (SMTP password, robot URL token, signing secrets) appears in
+#   5. deploy-stage sends its own events: deploy-started to ops, then
+#      deploy-succeeded to the developers; a broken release sends
+#      deploy-failed (P1) after its automatic rollback.
+#   6. No secret (SMTP password, robot URL token, signing secrets) appears in
 #      any output, result or outbox file.
 #
 #   bash tests/integration/notify/cli.sh PATH/TO/shipgate
@@ -63,7 +66,12 @@ version: 1
 name: shop
 environments: [test, prod]
 services:
-  web: {target: {type: local, roots: ["$WORK/root/\${ENV}"]}}
+  web:
+    target: {type: local, roots: ["$WORK/root/\${ENV}"]}
+    health:
+      checks:
+        - name: healthy
+          command: [grep, -qx, ok, "$WORK/root/\${ENV}/current/public/health"]
 notify:
   lang: zh
   outbox: outbox
@@ -145,7 +153,36 @@ echo '{"generic": {"mode": "500"}}' >"$WORK/hooks/modes.json"
 sg 3 --event rollback-failed --version 1.4.0
 rm -f "$WORK/hooks/modes.json"
 
-# 5. secrets
+# 5. deploy-stage's own events
+plan false
+"$REPO/tests/fixtures/deploy/make-artifacts.sh" "$WORK/art" 1.0 1.1:broken >/dev/null
+mails_before=$(ls "$WORK/mail"/*.json | wc -l)
+deploy() { # EXPECTED VERSION JSON
+  env -i PATH="$PATH" HOME="${HOME:-/root}" LANG=C.UTF-8 TZ=UTC SMTP_PASSWORD="$SMTP_PASSWORD" \
+    OPS_ROBOT_URL="http://127.0.0.1:$HOOK_PORT/dingtalk/robot/send?access_token=$ROBOT_TOKEN" \
+    OPS_ROBOT_SECRET="$ROBOT_SECRET" AUDIT_SECRET="$AUDIT_SECRET" \
+    "$SHIPGATE" deploy-stage --ci none --plan "$WORK/plan.yml" --env test --version "$2" \
+    --artifact "$WORK/art/app-$2.tar.gz" --json "$WORK/$3" >"$WORK/out" 2>"$WORK/err"
+  local got=$?
+  cat "$WORK/out" "$WORK/err" >>"$WORK/all-output"
+  if [[ "$got" != "$1" ]]; then bad "deploy-stage $2: exit $got, expected $1"; sed 's/^/  | /' "$WORK/out" "$WORK/err" >&2; else ok; fi
+}
+deploy 0 1.0 d1.json
+check_eq "$(jq -c '[.notifications[].event]' "$WORK/d1.json")" '["deploy-started","deploy-succeeded"]' "events of a successful deploy"
+subjects() {
+  for meta in $(ls "$WORK/mail"/*.json | sort -V | tail -n +$((mails_before + 1))); do
+    printf '%s %s\n' "$(inspect "${meta%.json}.eml" | jq -r '.headers.Subject[0]')" "$(jq -c .rcpt_tos "$meta")"
+  done
+}
+check_eq "$(subjects)" "【shop】开始部署 1.0 到 test [\"ops@example.com\"]
+【shop】1.0 已在 test 上线 [\"dev@example.com\"]" "the mails of a successful deploy"
+mails_before=$(ls "$WORK/mail"/*.json | wc -l)
+deploy 1 1.1 d2.json
+check_eq "$(jq -c '[.notifications[] | [.event, .urgency]]' "$WORK/d2.json")" '[["deploy-started","P3"],["deploy-failed","P1"]]' "events of a failed deploy"
+failed_mail="$(ls "$WORK/mail"/*.eml | sort -V | tail -n1)"
+check "the failure mail says why" grep -q "healthy" <(inspect "$failed_mail" | jq -r '.parts[].text // empty')
+
+# 6. secrets
 for secret in "$SMTP_PASSWORD" "$ROBOT_TOKEN" "$ROBOT_SECRET" "$AUDIT_SECRET"; do
   if grep -rqF -- "$secret" "$WORK/all-output" "$WORK"/r*.json "$WORK"/flush*.json "$WORK/outbox"; then
     bad "a secret appears in an output, result or the outbox: ${secret:0:6}…"
