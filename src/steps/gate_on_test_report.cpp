@@ -1,4 +1,5 @@
 #include "steps/gate_on_test_report.hpp"
+#include "steps/notify_flags.hpp"
 
 #include <filesystem>
 #include <set>
@@ -120,6 +121,7 @@ private:
                     const RunContext& context, core::StepResult& result) const;
 
   GateOptions m_options;
+  NotifyFlags m_notify;
 };
 
 void GateStep::register_options(OptionSink& sink) {
@@ -142,6 +144,7 @@ void GateStep::register_options(OptionSink& sink) {
   sink.value("--merged-max-cases", o.merged_max_cases, "Test cases in --merged-junit at most (default 500000)");
   sink.value("--merged-max-bytes", o.merged_max_bytes, "Size of --merged-junit at most, in bytes (default 30000000)");
   sink.value("--max-listed", o.max_listed, "Failing tests listed with details in the outputs (default 50)");
+  m_notify.register_options(sink);
 }
 
 core::Result<GateStep::Settings> GateStep::validate() const {
@@ -243,6 +246,8 @@ core::Result<core::StepResult> GateStep::run(const RunContext& context) {
   input.max_listed = settings->max_listed;
   core::StepResult result = gate::evaluate(input);
   if (!m_options.merged_junit.empty()) write_merged(*settings, tally, input.files, context, result);
+  // docs/notify.md: the test report goes to the chain.
+  if (auto sent = m_notify.send(context, "test-report", result); !sent) return sent.error();
   return result;
 }
 

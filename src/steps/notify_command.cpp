@@ -128,3 +128,42 @@ private:
 std::unique_ptr<Step> make_notify() { return std::make_unique<NotifyStep>(); }
 
 } // namespace steps
+
+// ---------------------------------------------------------------- the steps' own notifications
+
+#include "notify/step_events.hpp"
+#include "steps/notify_flags.hpp"
+
+namespace steps {
+
+void NotifyFlags::register_options(OptionSink& sink) {
+  sink.value("--plan", m_plan, "Launch plan whose notify: section hears this step's result (with --environment)");
+  sink.value("--version", m_version, "With --plan: the version the result is about");
+  sink.values("--plan-var", m_vars, "With --plan: value for ${NAME} in the plan, NAME=VALUE; repeatable");
+}
+
+core::Status NotifyFlags::send(const RunContext& context, const std::string& event, core::StepResult& result) const {
+  if (m_plan.empty()) return core::ok_status();
+  const std::string& environment = context.ci.environment;
+  if (environment.empty())
+    return core::make_error(core::ErrorKind::usage,
+                            "--plan needs --environment NAME: the environment of the plan the result is about");
+  auto vars = parse_var_flags(m_vars, context.output);
+  if (!vars) return vars.error();
+  auto plan = deploy::load_plan(m_plan);
+  if (!plan) return plan.error();
+  const deploy::EngineContext engine{context.ci, context.env, context.output, context.now, context.quiet};
+  deploy::Variables values = deploy::placeholder_run_values(environment, m_version.empty() ? "0.0.0" : m_version);
+  for (const auto& [key, value] : *vars) values[key] = value;
+  auto resolved = deploy::resolve_plan(*plan, environment, deploy::base_variables(engine), values);
+  if (!resolved) return resolved.error();
+  if (!resolved->notify.present)
+    return core::make_error(core::ErrorKind::usage, m_plan + " has no notify: section (docs/notify.md)");
+  nlohmann::json data = notify::step_data(result, plan->name, environment, context.ci);
+  data["version"] = m_version;
+  notify::notify_step(resolved->notify, event, plan->name + "-" + (m_version.empty() ? environment : m_version), data,
+                      result, context.env, context.output);
+  return core::ok_status();
+}
+
+} // namespace steps

@@ -1,4 +1,5 @@
 #include "steps/smoke_test.hpp"
+#include "steps/notify_flags.hpp"
 
 #include <array>
 
@@ -42,6 +43,7 @@ private:
   static void mask_secrets(const smoke::Suite& suite, io::Output& output);
 
   SmokeOptions m_options;
+  NotifyFlags m_notify;
 };
 
 void SmokeStep::register_options(OptionSink& sink) {
@@ -55,6 +57,7 @@ void SmokeStep::register_options(OptionSink& sink) {
   sink.value("--parallel", o.parallel, "Checks run at the same time (default: the file's `parallel`, else 8)");
   sink.flag("-k,--insecure", o.insecure, "Do not verify TLS certificates (flagged in every report)");
   sink.value("--cacert", o.cacert, "CA certificates (PEM) to verify HTTPS servers with, instead of the system's bundle");
+  m_notify.register_options(sink);
 }
 
 core::Result<smoke::Variables> SmokeStep::variables(const RunContext& context) const {
@@ -120,7 +123,12 @@ core::Result<core::StepResult> SmokeStep::run(const RunContext& context) {
   smoke::Runner runner(*executor, *clock);
   const smoke::SmokeReport report = runner.run(*suite);
   if (core::interrupted()) return core::make_error(ErrorKind::interrupted, "interrupted while checking");
-  return smoke::judge(*suite, report);
+  core::StepResult result = smoke::judge(*suite, report);
+  // docs/notify.md: the smoke test's verdict goes to the chain.
+  if (auto sent = m_notify.send(context, result.verdict == core::Verdict::pass ? "smoke-passed" : "smoke-failed", result);
+      !sent)
+    return sent.error();
+  return result;
 }
 
 } // namespace

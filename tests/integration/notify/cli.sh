@@ -16,6 +16,8 @@
 #   5. deploy-stage sends its own events: deploy-started to ops, then
 #      deploy-succeeded to the developers; a broken release sends
 #      deploy-failed (P1) after its automatic rollback.
+#   gate-on-test-report and smoke-test send test-report and smoke-failed
+#   with --plan and --environment.
 #   6. No secret (SMTP password, robot URL token, signing secrets) appears in
 #      any output, result or outbox file.
 #
@@ -181,6 +183,28 @@ deploy 1 1.1 d2.json
 check_eq "$(jq -c '[.notifications[] | [.event, .urgency]]' "$WORK/d2.json")" '[["deploy-started","P3"],["deploy-failed","P1"]]' "events of a failed deploy"
 failed_mail="$(ls "$WORK/mail"/*.eml | sort -V | tail -n1)"
 check "the failure mail says why" grep -q "healthy" <(inspect "$failed_mail" | jq -r '.parts[].text // empty')
+
+# gate-on-test-report and smoke-test send theirs with --plan and --environment
+run_step() { # EXPECTED ARGS...
+  local want="$1"
+  shift
+  env -i PATH="$PATH" HOME="${HOME:-/root}" LANG=C.UTF-8 TZ=UTC SMTP_PASSWORD="$SMTP_PASSWORD" \
+    OPS_ROBOT_URL="http://127.0.0.1:$HOOK_PORT/dingtalk/robot/send?access_token=$ROBOT_TOKEN" \
+    OPS_ROBOT_SECRET="$ROBOT_SECRET" AUDIT_SECRET="$AUDIT_SECRET" \
+    "$SHIPGATE" "$@" >"$WORK/out" 2>"$WORK/err"
+  local got=$?
+  cat "$WORK/out" "$WORK/err" >>"$WORK/all-output"
+  if [[ "$got" != "$want" ]]; then bad "$1: exit $got, expected $want"; sed 's/^/  | /' "$WORK/out" "$WORK/err" >&2; else ok; fi
+}
+run_step 1 gate-on-test-report --ci none --environment test --report "$REPO/tests/fixtures/producers/pytest-xunit1/report.xml" \
+  --plan "$WORK/plan.yml" --version 1.2 --json "$WORK/gate.json"
+check_eq "$(jq -c '[.notifications[] | [.event, .urgency, ([.deliveries[].recipients[]] | join(","))]]' "$WORK/gate.json")" \
+  '[["test-report","P2","dev@example.com"]]' "the gate's test report (failed: P2) to the developers"
+closed_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+run_step 3 smoke-test --ci none --environment test --url "http://127.0.0.1:$closed_port/health" --timeout 1s \
+  --plan "$WORK/plan.yml" --version 1.2 --json "$WORK/smoke.json"
+check_eq "$(jq -c '[.notifications[] | [.event, .urgency, ([.deliveries[].channel] | sort)]]' "$WORK/smoke.json")" \
+  '[["smoke-failed","P1",["mail","ops-robot"]]]' "the smoke test's failure to developers, testers and ops"
 
 # 6. secrets
 for secret in "$SMTP_PASSWORD" "$ROBOT_TOKEN" "$ROBOT_SECRET" "$AUDIT_SECRET"; do
