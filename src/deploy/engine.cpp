@@ -538,7 +538,7 @@ void DeployRun::notify_started() {
   nlohmann::json data = notify::step_data(m_result, m_env.plan->name, m_options.environment, m_context.ci);
   data["headline"] = "";
   notify::notify_step(m_env.resolved.notify, "deploy-started", m_env.plan->name + "-" + m_request.version, data,
-                      m_result, m_context.env, m_context.output);
+                      m_result, m_context.env, m_context.output, m_request.level);
 }
 
 // The outcome's event; db-done too when the run applied database changes.
@@ -554,14 +554,17 @@ void DeployRun::notify_outcome(core::StepResult& result) {
     if (applied) {
       nlohmann::json db = data;
       db["headline"] = "";
-      notify::notify_step(m_env.resolved.notify, "db-done", thread, db, result, m_context.env, m_context.output);
+      notify::notify_step(m_env.resolved.notify, "db-done", thread, db, result, m_context.env, m_context.output,
+                          m_request.level);
     }
     notify::notify_step(m_env.resolved.notify, "deploy-succeeded", thread, data, result, m_context.env,
-                        m_context.output);
+                        m_context.output, m_request.level);
   } else if (outcome == "rollback-failed") {
-    notify::notify_step(m_env.resolved.notify, "rollback-failed", thread, data, result, m_context.env, m_context.output);
+    notify::notify_step(m_env.resolved.notify, "rollback-failed", thread, data, result, m_context.env, m_context.output,
+                        m_request.level);
   } else if (outcome == "rolled-back" || outcome == "failed" || outcome == "interrupted") {
-    notify::notify_step(m_env.resolved.notify, "deploy-failed", thread, data, result, m_context.env, m_context.output);
+    notify::notify_step(m_env.resolved.notify, "deploy-failed", thread, data, result, m_context.env, m_context.output,
+                        m_request.level);
   }
 }
 
@@ -784,7 +787,7 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
     nlohmann::json data = notify::step_data(result, env.plan->name, options.environment, context.ci);
     data["reason"] = entry.reason;
     notify::notify_step(env.resolved.notify, ok ? "rolled-back" : "rollback-failed", env.plan->name + "-" + live->version,
-                        data, result, context.env, context.output);
+                        data, result, context.env, context.output, request.level);
   }
   return result;
 }

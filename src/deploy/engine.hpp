@@ -42,6 +42,7 @@ struct DeployRequest {
   std::vector<std::string> signatures; // "FILE" or "SERVICE=FILE"
   std::optional<std::chrono::milliseconds> deadline;
   std::string cacert;
+  std::string level; // --level P0..P3 for the notifications (docs/notify.md)
 };
 
 struct RollbackRequest {
@@ -49,6 +50,7 @@ struct RollbackRequest {
   std::optional<std::string> to; // --to VERSION
   std::string reason;
   bool force_past_irreversible = false; // revert database changes up to the newest irreversible one
+  std::string level;                    // --level P0..P3 for the notifications (docs/notify.md)
 };
 
 core::Result<core::StepResult> run_deploy(const DeployRequest& request, const EngineContext& context);

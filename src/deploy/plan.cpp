@@ -886,7 +886,21 @@ NotifySpec read_notify(const YamlReader& reader, const Field& field) {
     for (auto it = chain->value.begin(); it != chain->value.end(); ++it) {
       const Field key{"", "notify.chain", it->first, it->first};
       const std::string event = one_of_text(reader, key, notify_events(), "event");
-      const Field entry{event, "notify.chain." + event, it->first, it->second};
+      Field entry{event, "notify.chain." + event, it->first, it->second};
+      // [roles...] or {roles: [...], template: NAME}
+      if (it->second.IsMap()) {
+        const Fields item = reader.fields(it->second, {"roles", "template"}, entry.path);
+        const Field* roles = item.find("roles");
+        if (!roles) reader.fail(it->first, entry.path + " needs roles: [...]");
+        if (const Field* name = item.find("template")) {
+          const std::string text = name->value.IsScalar() ? name->value.Scalar() : std::string();
+          if (!valid_name(text))
+            reader.fail(*name, name->path + " names a template (files <name>.subject.mustache, <name>.txt.mustache… "
+                                            "in the templates folder): lowercase letters, digits, '-' and '_'");
+          notify.chain_templates[event] = text;
+        }
+        entry = *roles;
+      }
       std::vector<std::string> roles = names_of(reader, entry, "role");
       for (const auto& role : roles)
         if (std::find(known_roles().begin(), known_roles().end(), role) == known_roles().end())

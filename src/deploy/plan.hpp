@@ -239,6 +239,7 @@ struct NotifySpec {
   std::vector<NotifyChannelSpec> channels;
   std::map<std::string, std::vector<std::string>> roles; // role -> mail addresses and channel names
   std::map<std::string, std::vector<std::string>> chain; // event -> roles (missing events: the default chain)
+  std::map<std::string, std::string> chain_templates;    // event -> the template name used instead of the event's
   std::string location;
 };
 // The events of the chain, in the order of the release process.

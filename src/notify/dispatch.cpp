@@ -166,9 +166,11 @@ DispatchReport Dispatcher::send(const EventRequest& request) {
   message.data = data;
   Templates templates{m_notify.language, m_notify.templates.empty() ? std::nullopt
                                                                     : std::optional<fs::path>(m_notify.templates)};
+  const auto chosen = m_notify.chain_templates.find(request.event);
+  const std::string template_name = chosen != m_notify.chain_templates.end() ? chosen->second : request.event;
   // Without a headline of its own, the body opens with the subject.
   if (!data.contains("headline") || data["headline"].get<std::string>().empty()) {
-    auto subject = templates.render(request.event, TemplateKind::subject, data);
+    auto subject = templates.render(template_name, TemplateKind::subject, data);
     data["headline"] = subject ? *subject : request.event;
     message.data = data;
   }
@@ -176,7 +178,7 @@ DispatchReport Dispatcher::send(const EventRequest& request) {
                               {TemplateKind::text, &message.text},
                               {TemplateKind::html, &message.html},
                               {TemplateKind::markdown, &message.markdown}}) {
-    auto rendered = templates.render(request.event, kind, data);
+    auto rendered = templates.render(template_name, kind, data);
     if (!rendered) {
       report.warnings.push_back("notification " + request.event + " not sent: " + rendered.error().message);
       report.required_failed = std::any_of(m_notify.channels.begin(), m_notify.channels.end(),

@@ -35,11 +35,12 @@ nlohmann::json step_data(const core::StepResult& result, const std::string& app,
 
 void notify_step(const deploy::NotifySpec& notify, const std::string& event, const std::string& thread,
                  const nlohmann::json& data, core::StepResult& result, const ci::Environment& env,
-                 io::Output& output) {
+                 io::Output& output, const std::string& level) {
   if (!notify.present) return;
   Dispatcher dispatcher(notify, env, output);
   EventRequest request;
   request.event = event;
+  request.level = level;
   request.thread = thread;
   request.data = data;
   const DispatchReport report = dispatcher.send(request);

@@ -21,8 +21,9 @@ nlohmann::json step_data(const core::StepResult& result, const std::string& app,
 // Sends `event` when the plan has a notify section. The deliveries are
 // added to result.details["notifications"], failures to the warnings; a
 // `required` channel not delivered turns a passing step's exit 0 into 3.
+// `level`: the fault level the user gave (P0..P3), or empty.
 void notify_step(const deploy::NotifySpec& notify, const std::string& event, const std::string& thread,
                  const nlohmann::json& data, core::StepResult& result, const ci::Environment& env,
-                 io::Output& output);
+                 io::Output& output, const std::string& level = {});
 
 } // namespace notify

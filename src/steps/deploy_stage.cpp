@@ -29,6 +29,7 @@ public:
                 "Ed25519 signature file of the artifact (or SERVICE=FILE); default: ARTIFACT.sig when the plan requires one");
     sink.value("--deadline", m_deadline, "Override the plan's deadline, e.g. 10m: past it, the deploy is rolled back");
     sink.value("--cacert", m_cacert, "CA certificates (PEM) for downloading artifacts over HTTPS");
+    sink.value("--level", m_level, "Fault level P0..P3 of this release for the notifications (docs/notify.md)");
   }
   core::Result<core::StepResult> run(const RunContext& context) override {
     deploy::DeployRequest request;
@@ -50,6 +51,9 @@ public:
     request.sha256 = m_sha256;
     request.signatures = m_signatures;
     request.cacert = m_cacert;
+    if (!m_level.empty() && !(m_level.size() == 2 && m_level[0] == 'P' && m_level[1] >= '0' && m_level[1] <= '3'))
+      return core::make_error(ErrorKind::usage, "--level must be P0, P1, P2 or P3, got '" + m_level + "'");
+    request.level = m_level;
     if (!m_deadline.empty()) {
       const auto deadline = smoke::parse_duration(m_deadline);
       if (!deadline || deadline->count() <= 0)
@@ -61,7 +65,7 @@ public:
 
 private:
   TargetFlags m_target;
-  std::string m_version, m_deadline, m_cacert;
+  std::string m_version, m_deadline, m_cacert, m_level;
   std::vector<std::string> m_artifacts, m_sha256, m_signatures;
   bool m_resume = false, m_abort = false;
 };
@@ -76,6 +80,7 @@ public:
     m_target.register_options(sink, true);
     sink.value("--to", m_to, "Version to return to (default: the last good one recorded in the ledger)");
     sink.value("--reason", m_reason, "Why: recorded in the ledger with the bad mark");
+    sink.value("--level", m_level, "Fault level P0..P3 of the incident for the notifications: P0 tells everyone at once");
     sink.flag("--force-past-irreversible", m_force,
               "Roll back even though a database change to revert is irreversible: the changes after the newest "
               "irreversible one are reverted, it stays applied (needs --reason; docs/database.md)");
@@ -87,6 +92,9 @@ public:
     request.target = *target;
     if (!m_to.empty()) request.to = m_to;
     request.reason = m_reason;
+    if (!m_level.empty() && !(m_level.size() == 2 && m_level[0] == 'P' && m_level[1] >= '0' && m_level[1] <= '3'))
+      return core::make_error(ErrorKind::usage, "--level must be P0, P1, P2 or P3, got '" + m_level + "'");
+    request.level = m_level;
     request.force_past_irreversible = m_force;
     if (m_force && m_reason.empty())
       return core::make_error(core::ErrorKind::usage,
@@ -97,7 +105,7 @@ public:
 
 private:
   TargetFlags m_target;
-  std::string m_to, m_reason;
+  std::string m_to, m_reason, m_level;
   bool m_force = false;
 };
 

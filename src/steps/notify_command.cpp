@@ -140,10 +140,13 @@ void NotifyFlags::register_options(OptionSink& sink) {
   sink.value("--plan", m_plan, "Launch plan whose notify: section hears this step's result (with --environment)");
   sink.value("--version", m_version, "With --plan: the version the result is about");
   sink.values("--plan-var", m_vars, "With --plan: value for ${NAME} in the plan, NAME=VALUE; repeatable");
+  sink.value("--level", m_level, "With --plan: fault level P0..P3 for the notification");
 }
 
 core::Status NotifyFlags::send(const RunContext& context, const std::string& event, core::StepResult& result) const {
   if (m_plan.empty()) return core::ok_status();
+  if (!m_level.empty() && !notify::valid_level(m_level))
+    return core::make_error(core::ErrorKind::usage, "--level must be P0, P1, P2 or P3, got '" + m_level + "'");
   const std::string& environment = context.ci.environment;
   if (environment.empty())
     return core::make_error(core::ErrorKind::usage,
@@ -162,7 +165,7 @@ core::Status NotifyFlags::send(const RunContext& context, const std::string& eve
   nlohmann::json data = notify::step_data(result, plan->name, environment, context.ci);
   data["version"] = m_version;
   notify::notify_step(resolved->notify, event, plan->name + "-" + (m_version.empty() ? environment : m_version), data,
-                      result, context.env, context.output);
+                      result, context.env, context.output, m_level);
   return core::ok_status();
 }
 

@@ -20,7 +20,7 @@ public:
   bool wanted() const { return !m_plan.empty(); }
 
 private:
-  std::string m_plan, m_version;
+  std::string m_plan, m_version, m_level;
   std::vector<std::string> m_vars;
 };
 

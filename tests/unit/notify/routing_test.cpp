@@ -24,6 +24,7 @@ notify:
     tester: [qa@example.com]
   chain:
     deploy-failed: [developer, ops]
+    released: {roles: [tester], template: final-signoff}
 )";
   auto plan = deploy::parse_plan(yaml, "plan.yml");
   REQUIRE_MESSAGE(plan.ok(), (plan.ok() ? "" : plan.error().describe()));
@@ -49,6 +50,10 @@ TEST_CASE("routing: the plan's chain, else the default chain; addresses and chan
   CHECK(route.mail_to == std::vector<std::string>{"dev@example.com", "ops@example.com"});
   CHECK(route.channels == std::vector<std::string>{"ops-robot"});
   CHECK_FALSE(route.everyone);
+  // A chain entry may name the template to use instead of the event's.
+  CHECK(notify.chain_templates.at("released") == "final-signoff");
+  CHECK(notify::route(notify, "released", "P3").mail_to == std::vector<std::string>{"qa@example.com"});
+  CHECK(notify.chain_templates.count("deploy-failed") == 0);
   // Not in the plan's chain: the default one (developer, tech-lead, tester, ops).
   route = notify::route(notify, "rolled-back", "P1");
   CHECK(route.mail_to == std::vector<std::string>{"dev@example.com", "lead@example.com", "qa@example.com", "ops@example.com"});
