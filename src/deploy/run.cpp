@@ -1,10 +1,11 @@
 #include "deploy/run.hpp"
 
+#include "core/digest.hpp"
+
 #include <algorithm>
 #include <filesystem>
 #include <thread>
 
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include "core/interrupt.hpp"
@@ -44,18 +45,7 @@ using core::ErrorKind;
 
 std::string quote(const std::string& text) { return "'" + text + "'"; }
 
-std::string sha256_text(const std::string& text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 15];
-  }
-  return out;
-}
+std::string sha256_text(const std::string& text) { return core::sha256_hex(text); }
 
 double seconds_since(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();

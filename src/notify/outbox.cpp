@@ -11,8 +11,7 @@
 #include <sstream>
 #include <thread>
 
-#include <openssl/evp.h>
-
+#include "core/digest.hpp"
 #include "core/interrupt.hpp"
 
 namespace notify {
@@ -25,18 +24,6 @@ namespace {
 
 constexpr std::size_t k_max_entry = 4 * 1024 * 1024;
 
-std::string sha256_hex(const std::string& text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 15];
-  }
-  return out;
-}
 
 long long millis(Clock::time_point time) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
@@ -218,7 +205,7 @@ core::Result<OutboxEntry> Outbox::read_entry(const std::string& key) const {
 core::Result<std::string> Outbox::put(const std::string& channel, const Message& message,
                                       const std::vector<std::string>& recipients) {
   OutboxEntry entry;
-  entry.key = sha256_hex(message.id + "\n" + channel).substr(0, 32);
+  entry.key = core::sha256_hex(message.id + "\n" + channel).substr(0, 32);
   if (fs::exists(m_folder / (entry.key + ".json"))) return entry.key; // queued before: the same message
   entry.channel = channel;
   entry.recipients = recipients;

@@ -62,6 +62,10 @@ SMTP_PORT="$(head -n1 "$WORK/smtp.port")"
 HOOK_PORT="$(head -n1 "$WORK/hooks.port")"
 [[ -n "$SMTP_PORT" && -n "$HOOK_PORT" ]] || { echo "notify-cli: the servers did not start" >&2; cat "$WORK"/*.log >&2; exit 2; }
 
+# What every shipgate run of this test gets: a minimal environment and the secrets.
+RUN_ENV=(PATH="$PATH" HOME="${HOME:-/root}" LANG=C.UTF-8 TZ=UTC SMTP_PASSWORD="$SMTP_PASSWORD"
+         OPS_ROBOT_URL="http://127.0.0.1:$HOOK_PORT/dingtalk/robot/send?access_token=$ROBOT_TOKEN"
+         OPS_ROBOT_SECRET="$ROBOT_SECRET" AUDIT_SECRET="$AUDIT_SECRET")
 plan() { # REQUIRED(true|false)
   cat >"$WORK/plan.yml" <<YAML
 version: 1
@@ -103,10 +107,7 @@ YAML
 sg() { # EXPECTED ARGS...
   local want="$1"
   shift
-  env -i PATH="$PATH" HOME="${HOME:-/root}" LANG=C.UTF-8 TZ=UTC SMTP_PASSWORD="$SMTP_PASSWORD" \
-    OPS_ROBOT_URL="http://127.0.0.1:$HOOK_PORT/dingtalk/robot/send?access_token=$ROBOT_TOKEN" \
-    OPS_ROBOT_SECRET="$ROBOT_SECRET" AUDIT_SECRET="$AUDIT_SECRET" \
-    "$SHIPGATE" notify --ci none --plan "$WORK/plan.yml" --env prod "$@" >"$WORK/out" 2>"$WORK/err"
+  env -i "${RUN_ENV[@]}" "$SHIPGATE" notify --ci none --plan "$WORK/plan.yml" --env prod "$@" >"$WORK/out" 2>"$WORK/err"
   local got=$?
   cat "$WORK/out" "$WORK/err" >>"$WORK/all-output"
   if [[ "$got" != "$want" ]]; then bad "notify $*: exit $got, expected $want"; sed 's/^/  | /' "$WORK/out" "$WORK/err" >&2; else ok; fi
@@ -160,10 +161,7 @@ plan false
 "$REPO/tests/fixtures/deploy/make-artifacts.sh" "$WORK/art" 1.0 1.1:broken >/dev/null
 mails_before=$(ls "$WORK/mail"/*.json | wc -l)
 deploy() { # EXPECTED VERSION JSON
-  env -i PATH="$PATH" HOME="${HOME:-/root}" LANG=C.UTF-8 TZ=UTC SMTP_PASSWORD="$SMTP_PASSWORD" \
-    OPS_ROBOT_URL="http://127.0.0.1:$HOOK_PORT/dingtalk/robot/send?access_token=$ROBOT_TOKEN" \
-    OPS_ROBOT_SECRET="$ROBOT_SECRET" AUDIT_SECRET="$AUDIT_SECRET" \
-    "$SHIPGATE" deploy-stage --ci none --plan "$WORK/plan.yml" --env test --version "$2" \
+  env -i "${RUN_ENV[@]}" "$SHIPGATE" deploy-stage --ci none --plan "$WORK/plan.yml" --env test --version "$2" \
     --artifact "$WORK/art/app-$2.tar.gz" --json "$WORK/$3" >"$WORK/out" 2>"$WORK/err"
   local got=$?
   cat "$WORK/out" "$WORK/err" >>"$WORK/all-output"
@@ -188,10 +186,7 @@ check "the failure mail says why" grep -q "healthy" <(inspect "$failed_mail" | j
 run_step() { # EXPECTED ARGS...
   local want="$1"
   shift
-  env -i PATH="$PATH" HOME="${HOME:-/root}" LANG=C.UTF-8 TZ=UTC SMTP_PASSWORD="$SMTP_PASSWORD" \
-    OPS_ROBOT_URL="http://127.0.0.1:$HOOK_PORT/dingtalk/robot/send?access_token=$ROBOT_TOKEN" \
-    OPS_ROBOT_SECRET="$ROBOT_SECRET" AUDIT_SECRET="$AUDIT_SECRET" \
-    "$SHIPGATE" "$@" >"$WORK/out" 2>"$WORK/err"
+  env -i "${RUN_ENV[@]}" "$SHIPGATE" "$@" >"$WORK/out" 2>"$WORK/err"
   local got=$?
   cat "$WORK/out" "$WORK/err" >>"$WORK/all-output"
   if [[ "$got" != "$want" ]]; then bad "$1: exit $got, expected $want"; sed 's/^/  | /' "$WORK/out" "$WORK/err" >&2; else ok; fi
