@@ -13,11 +13,10 @@
 #include <thread>
 #include <vector>
 
-#include <netinet/in.h>
 #include <nlohmann/json.hpp>
-#include <sys/socket.h>
 
 #include "notify/webhook.hpp"
+#include "support/servers.hpp"
 #include "support/spawn.hpp"
 
 #ifndef SHIPGATE_SOURCE_DIR
@@ -151,17 +150,6 @@ notify::Delivery send(const WebhookSettings& settings, const notify::Message& se
 const std::vector<WebhookKind> k_all_kinds = {WebhookKind::generic,  WebhookKind::slack,  WebhookKind::teams,
                                               WebhookKind::dingtalk, WebhookKind::feishu, WebhookKind::wecom};
 
-int closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 } // namespace
 
@@ -301,7 +289,7 @@ TEST_CASE("a timeout after sending is transient and says it may have been delive
 TEST_CASE("no connection is transient and surely not delivered") {
   WebhookSettings settings;
   settings.kind = WebhookKind::dingtalk;
-  settings.url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/robot/send?access_token=ding-token-1";
+  settings.url = "http://127.0.0.1:" + std::to_string(test_support::closed_port()) + "/robot/send?access_token=ding-token-1";
   settings.timeout = 2s;
   const auto delivery = send(settings);
   CHECK(delivery.status == DeliveryStatus::transient);
