@@ -548,7 +548,10 @@ void DeployRun::notify_outcome(core::StepResult& result) {
   const std::string thread = m_env.plan->name + "-" + m_request.version;
   const nlohmann::json data = notify::step_data(result, m_env.plan->name, m_options.environment, m_context.ci);
   bool applied = false;
-  for (const auto& [name, record] : result.details.value("databases", nlohmann::json::object()).items())
+  // The databases' records must outlive the loop: items() of a temporary
+  // would iterate freed memory.
+  const nlohmann::json databases = result.details.value("databases", nlohmann::json::object());
+  for (const auto& [name, record] : databases.items())
     applied = applied || (record.is_object() && !record.value("applied", nlohmann::json::array()).empty());
   if (outcome == "succeeded") {
     if (applied) {
