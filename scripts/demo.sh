@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The demo: installs what is needed, builds, and runs the release gate on
-# test reports written by real test frameworks (pytest, Jest, GoogleTest,
-# go test via gotestsum, Maven Surefire, node's TAP reporter).
+# The demo: installs what is needed, builds, and runs the demo release
+# (examples/demo/run.sh): gate, test, staging, sign-offs, prod in canary
+# batches, a release whose canary fails and is rolled back, notifications,
+# against local services it starts and stops. Usage: demo.sh [OUTPUT_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh

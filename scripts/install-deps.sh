@@ -19,6 +19,8 @@ packages=(
   libpq-dev postgresql postgresql-client
   # notifications: an SMTP server for the mail tests
   python3-aiosmtpd
+  # the demo release runs its shop's unit tests with pytest
+  python3-pytest
 )
 
 missing=()
