@@ -62,6 +62,27 @@ core::Status reconcile(Run& run, const EngineContext& context, const TargetOptio
     std::vector<std::string> errors;
     if (!present) append_ledgers(run, entry, errors);
     if (!errors.empty()) return core::make_error(ErrorKind::runtime, errors.front());
+    if (mode == "rollback" && entry.event == "rollback" && entry.outcome == "succeeded") {
+      // A rollback writes the bad mark right after its own entry: a kill in
+      // between must not leave the version it left unmarked (the next
+      // rollback would return to it).
+      const std::string left = begin.data.value("version", "");
+      const bool marked = std::any_of(history.entries.begin(), history.entries.end(), [&](const LedgerEntry& seen) {
+        return seen.event == "mark-bad" && seen.id == entry.id;
+      });
+      if (!marked && !left.empty()) {
+        LedgerEntry mark = base_entry(context, entry.id, options.environment);
+        mark.event = "mark-bad";
+        mark.outcome = "recorded";
+        mark.version = left;
+        mark.release = begin.data.value("release", "");
+        mark.reason = entry.reason;
+        mark.finished_at = std::chrono::system_clock::now();
+        append_ledgers(run, mark, errors);
+        if (!errors.empty()) return core::make_error(ErrorKind::runtime, errors.front());
+      }
+      run.m_completed_rollback = entry.version;
+    }
     std::vector<Unit*> finished;
     for (auto& item : pending) finished.push_back(item.unit);
     run.for_each(finished, [](Unit& unit) { (void)unit.journal->remove(); });
@@ -90,6 +111,17 @@ core::Status reconcile(Run& run, const EngineContext& context, const TargetOptio
     auto status = unit.driver->status();
     if (status && status->current) unit.back_to = *status->current;
   });
+  // Completing a rollback means every target on the release it returns to,
+  // not only the targets the killed run had reached: a run killed before its
+  // first switch changed nothing, and claiming it done would leave the bad
+  // version live while the ledger says otherwise. Every target is switched
+  // (again) to it and restarted and verified, as the rollback would have.
+  const std::string rollback_to = mode == "rollback" ? begin.data.value("to", "") : "";
+  if (!rollback_to.empty())
+    for (auto& unit : run.env().units) {
+      unit.back_to = rollback_to;
+      unit.switched = unit.touched = true;
+    }
   if (target_version.empty())
     for (const auto& item : pending)
       if (item.unit->back_to) target_version = version_of_release(*item.unit->back_to);
@@ -132,8 +164,8 @@ core::Status reconcile(Run& run, const EngineContext& context, const TargetOptio
   entry.previous_version = begin.data.value("version", "");
   entry.outcome = failures.empty() ? (touched.empty() ? "recorded" : "succeeded") : "failed";
   std::string repaired_names;
-  for (const auto& item : pending)
-    if (item.unit->touched) repaired_names += (repaired_names.empty() ? "" : ", ") + item.unit->name();
+  for (const auto& unit : run.env().units)
+    if (unit.touched) repaired_names += (repaired_names.empty() ? "" : ", ") + unit.name();
   entry.reason = "run " + old_run + " (" + mode + " of " + begin.data.value("version", "?") +
                  ") stopped before it finished (killed, crashed or a target was unreachable); " +
                  (touched.empty() ? "nothing live had changed"
