@@ -69,7 +69,10 @@ core::Result<core::StepResult> record_signoff(const SignoffRequest& request, con
   result.details["decision"] = request.decision;
   result.details["comment"] = request.comment;
   result.details["required"] = needed;
-  result.outputs = {{"decision", request.decision}, {"role", request.role}, {"version", request.version}};
+  result.outputs = {{"verdict", std::string(core::to_string(result.verdict))},
+                    {"decision", request.decision},
+                    {"role", request.role},
+                    {"version", request.version}};
   return result;
 }
 

@@ -153,7 +153,9 @@ core::Finding to_finding(const CheckResult& item) {
       item.outcome == Outcome::failed ? core::Finding::Severity::error : core::Finding::Severity::warning;
   finding.title = std::string(to_string(item.outcome)) + ": " + item.check->name;
   finding.message = core::first_line(explanation(item), 500);
+  // A quick-mode check (--url URL) has no place in a file to point at.
   const std::string& location = item.check->location;
+  if (core::starts_with(location, "--url ")) return finding;
   const auto colon = location.rfind(':');
   finding.file = location.substr(0, colon);
   if (colon != std::string::npos) finding.line = std::atoi(location.c_str() + colon + 1);
