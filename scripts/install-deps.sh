@@ -21,6 +21,10 @@ packages=(
   python3-aiosmtpd
   # the demo release runs its shop's unit tests with pytest
   python3-pytest
+  # fault injection (kill -9 at every fsync) in the crash tests
+  strace
+  # the GitHub Actions checks read action.yml files with PyYAML
+  python3-yaml
 )
 
 missing=()
