@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+# The real CI clients the CI integrations are checked with (npm packages
+# and their Debian prerequisites), installed once before the tests run.
+bash scripts/install-ci-clients.sh >/dev/null
 bash scripts/build.sh
 cd "${BUILD_DIR:-build}"
 ctest --output-on-failure -j "$(nproc)" --output-junit ctest-junit.xml
