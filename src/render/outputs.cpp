@@ -73,6 +73,10 @@ DotenvFile dotenv(const OutputPairs& outputs) {
   std::set<std::string> seen;
   for (const auto& [raw_name, raw_value] : outputs) {
     const std::string name = dotenv_name(raw_name);
+    if (name == "SHIPGATE_ENVIRONMENT") {
+      file.reserved.push_back(name);
+      continue;
+    }
     const std::string line = name + "=" + dotenv_value(raw_value) + "\n";
     const bool fits = file.text.size() + line.size() <= k_dotenv_max_bytes && seen.size() < k_dotenv_max_variables;
     if (!fits || !seen.insert(name).second) {

@@ -29,13 +29,15 @@ inline constexpr std::size_t k_dotenv_max_variables = 20;
 struct DotenvFile {
   std::string text;                 // "SHIPGATE_VERDICT=fail\n..."
   std::vector<std::string> dropped; // variable names left out to respect the limits
+  std::vector<std::string> reserved; // left out: shipgate reads that variable as a setting
 };
 
 // One "SHIPGATE_<NAME>=value" line per output: NAME upper-cased with every
 // character other than A-Z 0-9 turned into '_'; values sanitized, newlines
 // and tabs turned into spaces, trimmed, never quoted. Entries that would
 // break the size or count limit, and repeated names, are dropped (later
-// entries first).
+// entries first). A name shipgate itself reads as a setting
+// (SHIPGATE_ENVIRONMENT) is left out: later jobs would inherit it.
 DotenvFile dotenv(const OutputPairs& outputs);
 std::string dotenv_name(std::string_view name);
 

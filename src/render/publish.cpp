@@ -1,5 +1,6 @@
 #include "render/publish.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "render/ci_log.hpp"
@@ -48,21 +49,33 @@ std::string terminal_text(const core::StepResult& result, const ci::CiContext& c
          render_warnings(result, color);
 }
 
+// The step's outputs, with its exit code when the step did not name it.
+OutputPairs outputs_of(const core::StepResult& result) {
+  OutputPairs outputs = result.outputs;
+  const bool named = std::any_of(outputs.begin(), outputs.end(), [](const auto& pair) { return pair.first == "exit_code"; });
+  if (!named && !outputs.empty()) outputs.emplace_back("exit_code", std::to_string(core::to_int(result.exit_code)));
+  return outputs;
+}
+
 void publish_github(const core::StepResult& result, const ci::CiContext& context, io::Output& output, Errors& errors) {
   output.out(github_annotations(result));
   if (!context.github_step_summary.empty())
     write_file(output, context.github_step_summary, render_markdown(result, context), Mode::append, errors);
   if (!context.github_output.empty() && !result.outputs.empty())
-    write_file(output, context.github_output, github_output(result.outputs), Mode::append, errors);
+    write_file(output, context.github_output, github_output(outputs_of(result)), Mode::append, errors);
 }
 
 void write_dotenv(const core::StepResult& result, const std::string& path, io::Output& output, Errors& errors) {
-  const DotenvFile file = dotenv(result.outputs);
+  const DotenvFile file = dotenv(outputs_of(result));
   const std::string why = " (GitLab dotenv limits: " + std::to_string(k_dotenv_max_bytes) + " bytes, " +
                           std::to_string(k_dotenv_max_variables) + " variables, unique names)\n";
   for (const auto& name : file.dropped) {
     std::string line = "warning: " + name;
     output.err(line.append(" left out of ").append(path).append(why));
+  }
+  for (const auto& name : file.reserved) {
+    std::string line = "warning: " + name;
+    output.err(line.append(" left out of ").append(path).append(": shipgate reads that variable as a setting, and later jobs would inherit it\n"));
   }
   write_file(output, path, file.text, Mode::replace, errors);
 }

@@ -104,3 +104,11 @@ TEST_CASE("dotenv drops repeated names") {
   CHECK(file.text == "SHIPGATE_A_B=1\n");
   CHECK(file.dropped == std::vector<std::string>{"SHIPGATE_A_B"});
 }
+
+TEST_CASE("a dotenv never sets a variable shipgate reads as a setting") {
+  // SHIPGATE_ENVIRONMENT would change the environment of every later job.
+  const auto file = render::dotenv({{"verdict", "pass"}, {"environment", "prod"}, {"plan", "shop"}});
+  CHECK(file.text == "SHIPGATE_VERDICT=pass\nSHIPGATE_PLAN=shop\n");
+  CHECK(file.reserved == std::vector<std::string>{"SHIPGATE_ENVIRONMENT"});
+  CHECK(file.dropped.empty());
+}
