@@ -85,6 +85,8 @@ while not os.path.exists(stop):
     time.sleep(0.005)
 PY
   load_pid=$!
+  # The first answer before anything else happens, however slow the start.
+  for _ in $(seq 200); do [[ -s "$work/load.log" ]] && break; sleep 0.05; done
 }
 load_stop() { touch "$work/load.stop"; wait "$load_pid" || true; load_pid=""; }
 

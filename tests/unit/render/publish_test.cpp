@@ -74,7 +74,8 @@ TEST_CASE("publish writes every requested artifact and the terminal summary") {
   CHECK(nlohmann::json::parse(json_text)["verdict"] == "fail");
   CHECK(read(options.junit_path).find("<testsuites") != std::string::npos);
   CHECK(read(options.markdown_path).find("## ❌") == 0);
-  CHECK(read(options.dotenv_path) == "SHIPGATE_VERDICT=fail\nSHIPGATE_TOKEN=***\n"); // redacted
+  // Redacted; the sample result's exit code added, as its outputs do not name it.
+  CHECK(read(options.dotenv_path) == "SHIPGATE_VERDICT=fail\nSHIPGATE_TOKEN=***\nSHIPGATE_EXIT_CODE=0\n");
   const std::string terminal = fixture.stdout_text();
   CHECK(terminal.rfind("FAIL: 1 A-level failure\n", 0) == 0);
   CHECK(terminal.find("::error") == std::string::npos);
