@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <utility>
 
 namespace core {
 namespace {
@@ -13,8 +14,9 @@ SystemTime from_epoch_seconds(long long seconds) {
   using std::chrono::duration_cast;
   constexpr long long k_max = duration_cast<std::chrono::seconds>(SystemTime::duration::max()).count();
   constexpr long long k_min = duration_cast<std::chrono::seconds>(SystemTime::duration::min()).count();
-  if (seconds >= k_max) return SystemTime::max();
-  if (seconds <= k_min) return SystemTime::min();
+  // k_max and k_min themselves are whole seconds the clock still holds.
+  if (seconds > k_max) return SystemTime::max();
+  if (seconds < k_min) return SystemTime::min();
   return SystemTime(duration_cast<SystemTime::duration>(std::chrono::seconds(seconds)));
 }
 
@@ -88,8 +90,26 @@ std::optional<SystemTime> parse_date_end(std::string_view text) {
   return time;
 }
 
+namespace {
+
+// Milliseconds since the epoch rounded down, split into whole seconds and
+// the rest (0..999). to_time_t rounds toward zero instead, which put an
+// instant before 1970 up to a second late ("23:59:59.5" became "00:00:00").
+std::pair<std::time_t, int> floor_seconds_millis(SystemTime time) {
+  const long long millis = std::chrono::floor<std::chrono::milliseconds>(time.time_since_epoch()).count();
+  long long seconds = millis / 1000;
+  long long rest = millis % 1000;
+  if (rest < 0) {
+    rest += 1000;
+    --seconds;
+  }
+  return {static_cast<std::time_t>(seconds), static_cast<int>(rest)};
+}
+
+} // namespace
+
 std::string format_rfc3339(SystemTime time) {
-  const std::time_t epoch = std::chrono::system_clock::to_time_t(time);
+  const std::time_t epoch = floor_seconds_millis(time).first;
   std::tm fields{};
   gmtime_r(&epoch, &fields);
   char buffer[32];
@@ -99,10 +119,8 @@ std::string format_rfc3339(SystemTime time) {
 
 std::string format_rfc3339_millis(SystemTime time) {
   std::string text = format_rfc3339(time);
-  const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count() % 1000;
   char fraction[8];
-  std::snprintf(fraction, sizeof fraction, ".%03lld", static_cast<long long>(millis < 0 ? 0 : millis));
+  std::snprintf(fraction, sizeof fraction, ".%03d", floor_seconds_millis(time).second);
   text.insert(text.size() - 1, fraction);
   return text;
 }
@@ -115,6 +133,11 @@ std::optional<SystemTime> parse_time_millis(std::string_view text) {
   long long millis = 0;
   for (std::size_t i = dot + 1, digits = 0; digits < 3; ++i, ++digits)
     millis = millis * 10 + (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) ? text[i] - '0' : 0);
+  // A date past an end of the clock saturated at that end; the fraction
+  // must not carry it over (and wrap into the past), nor move it off the
+  // start, which would make the time differ each time it is written and read.
+  if (*time == SystemTime::min()) return time;
+  if (*time > SystemTime::max() - std::chrono::milliseconds(millis)) return SystemTime::max();
   return *time + std::chrono::milliseconds(millis);
 }
 

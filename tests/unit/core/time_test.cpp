@@ -72,3 +72,47 @@ TEST_CASE("format_rfc3339 round-trips") {
     CHECK(core::format_rfc3339(*time) == text);
   }
 }
+
+TEST_CASE("parse_time_millis saturates at the end of the clock instead of wrapping into the past") {
+  // The clock ends at 2262-04-11T23:47:16.854775807Z; the whole seconds
+  // of these fit (or saturate), the fraction must not carry them over.
+  for (const char* text : {"9999-12-31T23:59:59.999Z", "2262-04-11T23:47:16.999Z"}) {
+    CAPTURE(text);
+    const auto time = core::parse_time_millis(text);
+    REQUIRE(time.has_value());
+    CHECK(*time == core::SystemTime::max());
+  }
+  const auto before_end = core::parse_time_millis("2262-04-11T23:47:16.500Z");
+  REQUIRE(before_end.has_value());
+  CHECK(core::format_rfc3339_millis(*before_end) == "2262-04-11T23:47:16.500Z");
+}
+
+TEST_CASE("format_rfc3339_millis rounds instants before 1970 down, so they read back the same") {
+  using std::chrono::milliseconds;
+  CHECK(core::format_rfc3339_millis(core::SystemTime(milliseconds(-500))) == "1969-12-31T23:59:59.500Z");
+  CHECK(core::format_rfc3339(core::SystemTime(milliseconds(-500))) == "1969-12-31T23:59:59Z");
+  CHECK(core::format_rfc3339_millis(core::SystemTime(milliseconds(-1001))) == "1969-12-31T23:59:58.999Z");
+  for (const long long millis : {-1500LL, -1LL, 0LL, 1LL, 1767225600123LL}) {
+    CAPTURE(millis);
+    const core::SystemTime time{milliseconds(millis)};
+    const auto again = core::parse_time_millis(core::format_rfc3339_millis(time));
+    REQUIRE(again.has_value());
+    CHECK(*again == time);
+  }
+}
+
+TEST_CASE("times past either end of the clock saturate, then read back the same") {
+  for (const char* text : {"1013-01-02T03:04:05.678Z", "1677-09-21T00:12:43.823Z", "9999-12-31T23:59:59.999Z"}) {
+    CAPTURE(text);
+    const auto first = core::parse_time_millis(text);
+    REQUIRE(first.has_value());
+    const std::string written = core::format_rfc3339_millis(*first);
+    const auto again = core::parse_time_millis(written);
+    REQUIRE(again.has_value());
+    CHECK(core::format_rfc3339_millis(*again) == written);
+  }
+  // The whole seconds at the ends are still on the clock.
+  const auto start = core::parse_time_millis("1677-09-21T00:12:44.500Z");
+  REQUIRE(start.has_value());
+  CHECK(core::format_rfc3339_millis(*start) == "1677-09-21T00:12:44.500Z");
+}
