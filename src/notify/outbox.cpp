@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <limits>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -28,7 +30,22 @@ constexpr std::size_t k_max_entry = 4 * 1024 * 1024;
 long long millis(Clock::time_point time) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
 }
-Clock::time_point from_millis(long long value) { return Clock::time_point(std::chrono::milliseconds(value)); }
+// Saturates at the ends of the clock (nanoseconds in 64 bits): a damaged
+// entry's time must not overflow.
+Clock::time_point from_millis(long long value) {
+  constexpr long long k_max = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::duration::max()).count();
+  constexpr long long k_min = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::duration::min()).count();
+  return Clock::time_point(std::chrono::milliseconds(std::clamp(value, k_min, k_max)));
+}
+
+// The whole number at `key`, `fallback` when absent; nullopt for anything
+// else (a fraction or a string), which would not convert safely.
+std::optional<long long> whole_number(const nlohmann::json& json, const char* key, long long fallback) {
+  const auto found = json.find(key);
+  if (found == json.end()) return fallback;
+  if (!found->is_number_integer()) return std::nullopt;
+  return found->get<long long>();
+}
 
 // Writes `text` to `path` so that a crash leaves the old file or the new
 // one, never half of it: a temporary file, fsynced, renamed, the folder
@@ -141,7 +158,9 @@ core::Result<Message> message_from_json(const nlohmann::json& json) {
       message.attachments.push_back({item.at("path").get<std::string>(), item.value("name", std::string()),
                                      item.value("content_type", std::string())});
     message.data = json.value("data", nlohmann::json::object());
-    message.created = from_millis(json.value("created_ms", 0LL));
+    const auto created = whole_number(json, "created_ms", 0);
+    if (!created) return core::make_error(ErrorKind::invalid_input, "not a message: created_ms is not a whole number");
+    message.created = from_millis(*created);
     if (message.id.empty()) return core::make_error(ErrorKind::invalid_input, "a message without an id");
     return message;
   } catch (const nlohmann::json::exception& error) {
@@ -189,14 +208,28 @@ core::Result<OutboxEntry> Outbox::read_entry(const std::string& key) const {
   if (!message) return core::make_error(ErrorKind::invalid_input, path.string() + ": " + message.error().message);
   OutboxEntry entry;
   entry.key = key;
-  entry.channel = json.value("channel", std::string());
-  for (const auto& recipient : json.value("recipients", nlohmann::json::array()))
-    if (recipient.is_string()) entry.recipients.push_back(recipient.get<std::string>());
-  entry.state = json.value("state", std::string("pending"));
-  entry.attempts = json.value("attempts", 0);
-  entry.last_detail = json.value("last_detail", std::string());
-  entry.queued = from_millis(json.value("queued_ms", 0LL));
-  entry.last_attempt = from_millis(json.value("last_attempt_ms", 0LL));
+  // A field of the wrong type (a damaged or foreign file) makes the entry
+  // unreadable: a warning, never an exception out of the flush.
+  const auto attempts = whole_number(json, "attempts", 0);
+  const auto queued = whole_number(json, "queued_ms", 0);
+  const auto last_attempt = whole_number(json, "last_attempt_ms", 0);
+  if (!attempts || !queued || !last_attempt || *attempts < 0 || *attempts > std::numeric_limits<int>::max())
+    return core::make_error(ErrorKind::invalid_input,
+                            path.string() + " is not a readable outbox entry (attempts, queued_ms or last_attempt_ms "
+                                            "is not a whole number in range)");
+  try {
+    entry.channel = json.value("channel", std::string());
+    for (const auto& recipient : json.value("recipients", nlohmann::json::array()))
+      if (recipient.is_string()) entry.recipients.push_back(recipient.get<std::string>());
+    entry.state = json.value("state", std::string("pending"));
+    entry.last_detail = json.value("last_detail", std::string());
+  } catch (const nlohmann::json::exception& error) {
+    return core::make_error(ErrorKind::invalid_input,
+                            path.string() + " is not a readable outbox entry (" + error.what() + ")");
+  }
+  entry.attempts = static_cast<int>(*attempts);
+  entry.queued = from_millis(*queued);
+  entry.last_attempt = from_millis(*last_attempt);
   entry.message = std::move(*message);
   if (entry.channel.empty()) return core::make_error(ErrorKind::invalid_input, path.string() + " names no channel");
   return entry;

@@ -159,6 +159,38 @@ TEST_CASE("outbox: attachments are kept in the outbox; a broken entry is a warni
   CHECK(report.warnings.front().find("0123.json") != std::string::npos);
 }
 
+TEST_CASE("outbox: fields of the wrong type or out of range make an entry unreadable, never stop the flush") {
+  test_support::TempDir dir;
+  auto outbox = notify::Outbox::open(dir.path());
+  REQUIRE(outbox.ok());
+  const auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir.path() / (name + ".json")) << text;
+  };
+  // A string where a number belongs used to throw out of the reader.
+  write("attempts-string", R"({"channel":"c","attempts":"3","message":{"id":"a"}})");
+  write("channel-number", R"({"channel":7,"message":{"id":"b"}})");
+  // A number past the clock, or a fraction too large for an integer,
+  // must not overflow when it is turned into a time.
+  write("queued-huge", R"({"channel":"c","queued_ms":1e300,"message":{"id":"c"}})");
+  write("created-fraction", R"({"channel":"c","message":{"id":"d","created_ms":1.5e19}})");
+  write("attempts-huge", R"({"channel":"c","attempts":99999999999,"message":{"id":"e"}})");
+  // Whole numbers past the clock's end saturate: the entry still reads.
+  write("far-future", R"({"channel":"c","queued_ms":9223372036854775807,"message":{"id":"f","created_ms":-9223372036854775807}})");
+  std::vector<std::string> warnings;
+  const auto entries = outbox->entries(warnings);
+  REQUIRE(entries.ok());
+  CHECK(warnings.size() == 5);
+  REQUIRE(entries->size() == 1);
+  CHECK(entries->front().message.id == "f");
+  CHECK(entries->front().queued == std::chrono::system_clock::time_point::max() -
+                                       std::chrono::system_clock::time_point::max().time_since_epoch() % 1ms);
+  CHECK(entries->front().message.created < std::chrono::system_clock::time_point{});
+  auto report = outbox->flush([](const notify::OutboxEntry&) { return Delivery{DeliveryStatus::delivered, ""}; },
+                              k_no_budget, fast());
+  CHECK(report.delivered.size() == 1);
+  CHECK(report.warnings.size() == 5);
+}
+
 TEST_CASE("rate limiter: at most N per window") {
   notify::RateLimiter limiter(2, 1000ms);
   const auto start = std::chrono::steady_clock::now();
