@@ -1,6 +1,8 @@
 #include "report/ctrf_reader.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -101,6 +103,16 @@ private:
     return true;
   }
 
+  // A whole number from 0 to INT_MAX; 0 for anything else (a fraction, a
+  // string, a negative or too large number).
+  static int whole_number(const json& test, const char* key) {
+    const auto found = test.find(key);
+    if (found == test.end() || !found->is_number_integer()) return 0;
+    if (found->is_number_unsigned())
+      return static_cast<int>(std::min<json::number_unsigned_t>(found->get<json::number_unsigned_t>(), INT_MAX));
+    return static_cast<int>(std::clamp<json::number_integer_t>(found->get<json::number_integer_t>(), 0, INT_MAX));
+  }
+
   static std::string text_field(const json& test, const char* key) {
     const auto found = test.find(key);
     if (found == test.end()) return {};
@@ -119,14 +131,15 @@ private:
     m_case.name = text_field(test, "name");
     m_case.suite = text_field(test, "suite");
     m_case.file = text_field(test, "filePath");
-    if (auto line = test.find("line"); line != test.end() && line->is_number()) m_case.line = line->get<int>();
+    m_case.line = whole_number(test, "line");
     if (auto duration = test.find("duration"); duration != test.end() && duration->is_number())
       m_case.time = std::to_string(duration->get<double>() / 1000.0);
     const std::string status = text_field(test, "status");
-    const bool flaky = test.value("flaky", false) == true;
-    int retries = 0;
-    if (auto found = test.find("retries"); found != test.end() && found->is_number_integer())
-      retries = found->get<int>();
+    // Producers write these loosely ("flaky": "true", "retries": 1e9); only
+    // a boolean and a whole number count, and nothing may throw.
+    const auto flaky_field = test.find("flaky");
+    const bool flaky = flaky_field != test.end() && flaky_field->is_boolean() && flaky_field->get<bool>();
+    const int retries = whole_number(test, "retries");
     if (status == "passed") m_case.outcome = (flaky || retries > 0) ? Outcome::flaky : Outcome::passed;
     else if (status == "failed") m_case.outcome = Outcome::failed;
     else if (status == "skipped" || status == "pending" || status == "other") m_case.outcome = Outcome::skipped;
@@ -143,7 +156,8 @@ private:
         if (tag.is_string()) m_case.tags.push_back(core::sanitize_utf8(tag.get<std::string>()));
     if (auto extra = test.find("extra"); extra != test.end() && extra->is_object())
       for (const auto& [key, item] : extra->items())
-        if (item.is_string()) m_case.properties.emplace_back(core::sanitize_utf8(key), core::sanitize_utf8(item.get<std::string>()));
+        if (item.is_string() && static_cast<int>(m_case.properties.size()) < m_limits.max_properties)
+          m_case.properties.emplace_back(core::sanitize_utf8(key), core::sanitize_utf8(item.get<std::string>()));
     m_sink.on_case(m_case);
   }
 

@@ -136,7 +136,8 @@ private:
   void bail_out(std::string_view text) {
     flush_point();
     m_bailed = true;
-    std::string reason = core::trim(text.substr(9));
+    // Clean and bounded like every other text a reader hands on.
+    const std::string reason = core::truncate(core::sanitize_utf8(core::trim(text.substr(9))), m_limits.message_bytes);
     m_sink.on_suite_error({m_suite, "the TAP stream bailed out" + (reason.empty() ? "" : ": " + reason), {},
                            m_path + ":" + std::to_string(m_line)});
   }

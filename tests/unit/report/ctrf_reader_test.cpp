@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <climits>
 #include <string>
 
 #include "report/ctrf_reader.hpp"
@@ -88,6 +89,38 @@ TEST_CASE("flaky: true and retries") {
   CHECK(read.sink.find("retried_but_failed")->outcome == Outcome::failed);
   CHECK(read.sink.find("retried_but_failed")->failed_attempts == 3);
   CHECK(read.sink.find("not_flaky")->outcome == Outcome::passed);
+}
+
+TEST_CASE("loosely typed flaky, retries and line neither throw nor overflow") {
+  // Found by fuzzing: "flaky": "w" threw out of the reader and ended the gate.
+  TempDir dir;
+  const auto read = read_ctrf(dir, document(R"(
+    {"name":"flaky_text","status":"passed","flaky":"true"},
+    {"name":"flaky_number","status":"passed","flaky":1,"line":1e300},
+    {"name":"huge_retries","status":"passed","retries":4294967297,"line":-5},
+    {"name":"negative_retries","status":"failed","retries":-3,"line":42},
+    {"name":"fraction","status":"passed","retries":2.5,"line":"12"})"));
+  REQUIRE(read.status.ok());
+  REQUIRE(read.sink.cases.size() == 5);
+  CHECK(read.sink.find("flaky_text")->outcome == Outcome::passed);
+  CHECK(read.sink.find("flaky_number")->outcome == Outcome::passed);
+  CHECK(read.sink.find("flaky_number")->line == 0);
+  CHECK(read.sink.find("huge_retries")->outcome == Outcome::flaky);
+  CHECK(read.sink.find("huge_retries")->failed_attempts == INT_MAX);
+  CHECK(read.sink.find("huge_retries")->line == 0);
+  CHECK(read.sink.find("negative_retries")->failed_attempts == 0);
+  CHECK(read.sink.find("negative_retries")->line == 42);
+  CHECK(read.sink.find("fraction")->outcome == Outcome::passed);
+}
+
+TEST_CASE("extra fields are capped at max_properties like JUnit properties") {
+  TempDir dir;
+  std::string extra;
+  for (int i = 0; i < 100; ++i) extra += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":\"v\"";
+  const auto read = read_ctrf(dir, document(R"({"name":"t","status":"passed","extra":{)" + extra + "}}"));
+  REQUIRE(read.status.ok());
+  REQUIRE(read.sink.cases.size() == 1);
+  CHECK(static_cast<int>(read.sink.cases[0].properties.size()) == report::ReadLimits{}.max_properties);
 }
 
 TEST_CASE("suite as an array is joined into a path") {

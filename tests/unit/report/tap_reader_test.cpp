@@ -147,6 +147,22 @@ TEST_CASE("Bail out! is a suite error") {
   CHECK(read.sink.count(Outcome::failed) == 1);
 }
 
+TEST_CASE("a Bail out! reason is sanitized and bounded like every other message") {
+  TempDir dir;
+  // Invalid UTF-8 and an escape sequence in the reason, then a very long one.
+  const auto read = read_tap(dir, "1..3\nok 1\nBail out! data\xce base \x1b[31mdown\n");
+  REQUIRE(read.status.ok());
+  REQUIRE(read.sink.suite_errors.size() == 1);
+  const std::string& message = read.sink.suite_errors[0].message;
+  CHECK(core::is_clean_text(message));
+  CHECK(contains(message, "base"));
+  CHECK(message.find('\x1b') == std::string::npos);
+
+  const auto longer = read_tap(dir, "1..1\nBail out! " + std::string(50000, 'x') + "\n");
+  REQUIRE(longer.sink.suite_errors.size() == 1);
+  CHECK(longer.sink.suite_errors[0].message.size() < report::ReadLimits{}.message_bytes + 100);
+}
+
 TEST_CASE("a stream that stops short of its plan is a suite error") {
   TempDir dir;
   const auto read = read_tap(dir, "1..5\nok 1\nok 2\nok 3\n");
