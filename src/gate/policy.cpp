@@ -1,11 +1,13 @@
 #include "gate/policy.hpp"
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
 
 #include "core/text.hpp"
+#include "smoke/regex_search.hpp"
 
 namespace gate {
 
@@ -53,7 +55,8 @@ std::optional<double> parse_percent(std::string_view text) {
   }
   char* end = nullptr;
   const double number = std::strtod(value.c_str(), &end);
-  if (value.empty() || *end != '\0' || number < 0) return std::nullopt;
+  // strtod also reads "nan" and "inf", which no limit can be compared with.
+  if (value.empty() || *end != '\0' || !std::isfinite(number) || number < 0) return std::nullopt;
   const double percent = (explicit_percent || number > 1) ? number : number * 100;
   if (percent > 100) return std::nullopt;
   return percent;
@@ -288,6 +291,10 @@ private:
   }
 
   bool compile(const YAML::Node& node, const std::string& text, SeverityRule& rule) {
+    if (const std::string problem = smoke::regex_problem(text); !problem.empty()) {
+      fail(node, "invalid regular expression '" + text + "': " + problem);
+      return false;
+    }
     try {
       rule.regex.emplace(text, std::regex::ECMAScript | std::regex::optimize);
       rule.regex_text = text;

@@ -143,6 +143,7 @@ void read_json_op(const YamlReader& reader, const Field& op, const std::string& 
     expectation.value = type;
   } else if (op.key == "regex") {
     const std::string pattern = reader.interpolated(op);
+    reader.check_utf8(op.value, op.path, pattern); // kept as JSON, for the report
     expectation.pattern = reader.regex(op.value, op.path, pattern);
     expectation.value = pattern;
   } else {

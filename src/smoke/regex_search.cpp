@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+
 namespace smoke {
 namespace {
 
@@ -41,12 +43,48 @@ bool run_on_big_stack(Job& job) {
   return started;
 }
 
+// The digits at `i` as a number (capped past the limit); moves `i` past them.
+long repeat_count(std::string_view pattern, std::size_t& i) {
+  long value = 0;
+  for (; i < pattern.size() && pattern[i] >= '0' && pattern[i] <= '9'; ++i)
+    value = std::min(value * 10 + (pattern[i] - '0'), k_max_regex_repeat + 1);
+  return value;
+}
+
 } // namespace
+
+std::string regex_problem(std::string_view pattern) {
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\\') {
+      // An escaped character ("\{" included), or a back-reference, whose
+      // number overflows the same way.
+      std::size_t at = i + 1;
+      if (repeat_count(pattern, at) > k_max_regex_repeat)
+        return "a back-reference number above " + std::to_string(k_max_regex_repeat) + " at byte " +
+               std::to_string(i + 1);
+      i = std::max(i + 1, at - 1);
+      continue;
+    }
+    if (pattern[i] != '{') continue;
+    std::size_t at = i + 1;
+    long largest = repeat_count(pattern, at);
+    if (at < pattern.size() && pattern[at] == ',') {
+      ++at;
+      largest = std::max(largest, repeat_count(pattern, at));
+    }
+    if (largest > k_max_regex_repeat)
+      return "a repetition count above " + std::to_string(k_max_regex_repeat) + " at byte " + std::to_string(i + 1) +
+             " (write a shorter count, or match the text in parts)";
+  }
+  return {};
+}
 
 RegexMatch regex_search_bounded(const std::optional<std::regex>& pattern, const std::string& source,
                                 std::string_view subject) {
   std::optional<std::regex> compiled;
   if (!pattern) {
+    if (const std::string problem = regex_problem(source); !problem.empty())
+      return RegexMatch{false, "invalid regex: " + problem, 0};
     try {
       compiled.emplace(source, std::regex::ECMAScript);
     } catch (const std::regex_error& error) {

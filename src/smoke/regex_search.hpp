@@ -21,6 +21,13 @@ struct RegexMatch {
   std::size_t searched = 0; // bytes of the subject that were looked at
 };
 
+// Why a user-supplied `pattern` must not be compiled, or "" when it may:
+// libstdc++'s std::regex overflows (undefined behaviour) on a repetition
+// count past its integers, and copies the repeated atom once per count, so
+// counts ({n}, {n,m}) above k_max_regex_repeat are refused.
+constexpr long k_max_regex_repeat = 1000;
+std::string regex_problem(std::string_view pattern);
+
 // Searches `subject` for `pattern` (or, when the model carries no compiled
 // pattern, for `source` compiled as ECMAScript). Never throws.
 RegexMatch regex_search_bounded(const std::optional<std::regex>& pattern, const std::string& source,

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "core/text.hpp"
+#include "smoke/regex_search.hpp"
 
 namespace smoke {
 namespace {
@@ -231,6 +232,8 @@ std::vector<StatusRange> YamlReader::statuses(const Field& field) const {
 }
 
 std::regex YamlReader::regex(const YAML::Node& node, const std::string& path, const std::string& pattern) const {
+  if (const std::string problem = regex_problem(pattern); !problem.empty())
+    fail(node, path + ": regular expression '" + pattern + "' has " + problem);
   try {
     return std::regex(pattern, std::regex::ECMAScript);
   } catch (const std::regex_error& error) {
@@ -251,9 +254,20 @@ nlohmann::json YamlReader::json(const YAML::Node& node, const std::string& path)
   nlohmann::json object = nlohmann::json::object();
   for (auto it = node.begin(); it != node.end(); ++it) {
     if (!it->first.IsScalar()) fail(it->first, path + ": a JSON object key must be text");
+    check_utf8(it->first, path, it->first.Scalar());
     object[it->first.Scalar()] = json(it->second, path);
   }
   return object;
+}
+
+// JSON text is UTF-8, and nlohmann's dump() throws on anything else; YAML
+// passes any byte through, so the checks file is refused here, at its line.
+void YamlReader::check_utf8(const YAML::Node& node, const std::string& path, const std::string& text) const {
+  try {
+    (void)nlohmann::json(text).dump();
+  } catch (const nlohmann::json::type_error&) {
+    fail(node, path + ": the text is not valid UTF-8; JSON values must be UTF-8 (save the file as UTF-8)");
+  }
 }
 
 // yaml-cpp tags a quoted or block scalar "!" and a plain one "?".
@@ -264,7 +278,9 @@ nlohmann::json YamlReader::scalar_json(const YAML::Node& node, const std::string
     if (const auto flag = plain_bool(text)) return *flag;
     if (auto number = plain_number(text)) return *number;
   }
-  return interpolated(node, path);
+  std::string value = interpolated(node, path);
+  check_utf8(node, path, value);
+  return value;
 }
 
 std::filesystem::path YamlReader::resolve(const std::string& path) const {

@@ -80,6 +80,9 @@ public:
   // YAML to JSON: quoted scalars stay strings; plain ones become numbers,
   // booleans or null when they read as such. Strings are interpolated.
   nlohmann::json json(const YAML::Node& node, const std::string& path) const;
+  // Fails unless `text` is valid UTF-8: text that goes into JSON (json()
+  // checks its own strings), whose dump() would throw on anything else.
+  void check_utf8(const YAML::Node& node, const std::string& path, const std::string& text) const;
   // A path relative to the checks file's directory.
   std::filesystem::path resolve(const std::string& path) const;
   // The file named by the field (resolved), at most k_max_body_file bytes.

@@ -180,6 +180,14 @@ TEST_CASE("an invalid regular expression is an error") {
   CHECK(error.location == "policy.yml:4");
 }
 
+TEST_CASE("a regex rule with a huge repetition count is refused before std::regex sees it") {
+  const auto policy = gate::parse_policy("severity:\n  rules:\n    - {level: A, regex: \"x{3333333333333333333}\"}\n",
+                                         "policy.yml");
+  REQUIRE_FALSE(policy.ok());
+  CHECK(policy.error().location == "policy.yml:3");
+  CHECK(policy.error().message.find("repetition count above 1000") != std::string::npos);
+}
+
 TEST_CASE("a severity rule needs a level and a matcher") {
   CHECK(contains(parse_error("severity:\n  rules:\n    - name: x\n").message, "needs a level"));
   CHECK(contains(parse_error("severity:\n  rules:\n    - level: A\n").message, "needs a level"));
@@ -209,6 +217,11 @@ TEST_CASE("parse_percent") {
   CHECK_FALSE(gate::parse_percent("%").has_value());
   CHECK_FALSE(gate::parse_percent("ninety").has_value());
   CHECK_FALSE(gate::parse_percent("95%%").has_value());
+  // strtod reads these; a limit of NaN made every comparison fail with "<= nan%".
+  for (const char* text : {"nan", "NaN%", "-nan", "inf", "infinity%", "1e999"}) {
+    CAPTURE(text);
+    CHECK_FALSE(gate::parse_percent(text).has_value());
+  }
 }
 
 TEST_CASE("load_policy reads a file and names it in errors") {

@@ -580,3 +580,23 @@ TEST_CASE("quick_suite errors are usage errors naming the flag") {
   CHECK(contains(error({{"https://a/"}, {}, {}, "soon"}), "--timeout 'soon' is not a duration"));
   CHECK(contains(error({{"https://a/"}, {}, {"${X}"}, ""}), "--expect-body '${X}': unknown variable 'X'"));
 }
+
+TEST_CASE("JSON values that are not UTF-8 are refused at their line, not thrown at the run") {
+  // Found by fuzzing: an expected value with a stray Latin-1 byte reached
+  // nlohmann's dump() when the check was evaluated, which threw.
+  check_error("version: 1\nchecks:\n  - url: https://a.example/\n    expect: {json: {/status: \"ok\xa7\"}}\n",
+              "checks.yml:4", "not valid UTF-8");
+  check_error("version: 1\nchecks:\n  - url: https://a.example/\n    method: POST\n    json: {n\xe9: 1}\n",
+              "checks.yml:5", "not valid UTF-8");
+  check_error("version: 1\nchecks:\n  - url: https://a.example/\n    expect: {json: {/v: {regex: \"^1\xff\"}}}\n",
+              "checks.yml:4", "not valid UTF-8");
+  // A variable's value is checked once interpolated.
+  smoke::Variables vars = k_vars;
+  vars["BAD"] = "\xff";
+  const auto suite = smoke::parse_checks("version: 1\nchecks:\n  - url: https://a.example/\n    expect: {json: {/a: \"${BAD}\"}}\n",
+                                         "checks.yml", vars);
+  REQUIRE_FALSE(suite.ok());
+  CHECK(contains(suite.error().message, "not valid UTF-8"));
+  // UTF-8 text is fine.
+  CHECK(parse_ok("version: 1\nchecks:\n  - url: https://a.example/\n    expect: {json: {/name: \"测试\"}}\n").checks.size() == 1);
+}

@@ -39,3 +39,17 @@ TEST_CASE("regex search: only the first k_max_regex_subject bytes are searched")
   CHECK_FALSE(match.matched);
   CHECK(match.searched == smoke::k_max_regex_subject);
 }
+
+TEST_CASE("regex_problem refuses counts that std::regex would overflow on or blow up") {
+  // Found by fuzzing the policy: "x{3333333333333333333}" overflowed inside
+  // libstdc++'s regex compiler (undefined behaviour).
+  for (const char* pattern : {"x{3333333333333333333}", "x{1001}", "x{2,99999}", "(a){0,1001}", "(a)\\99999999999999999999"}) {
+    CAPTURE(pattern);
+    CHECK_FALSE(smoke::regex_problem(pattern).empty());
+    CHECK_FALSE(smoke::regex_search_bounded(std::nullopt, pattern, "x").error.empty());
+  }
+  for (const char* pattern : {"x{1000}", "x{2,5}", "\\{99999}", "a{", "{}", "(a)\\1", "^v[0-9]+\\.", ""}) {
+    CAPTURE(pattern);
+    CHECK(smoke::regex_problem(pattern).empty());
+  }
+}
