@@ -138,6 +138,23 @@ struct PluginOptions {
 };
 core::Result<std::unique_ptr<Driver>> make_plugin_driver(const PluginOptions& options);
 
+// Reading a plugin's answer, apart from running it. `who` starts every
+// message: "target plugin \"example\" (/srv/plugins/example)".
+struct PluginAnswer {
+  std::string output; // its stdout: one JSON object
+  int exit_code = 0;
+  std::string log;    // its stderr
+};
+// The answer as a JSON object that speaks protocol 1 and says "ok": true;
+// otherwise an error naming `who` and `operation`, saying what is wrong
+// (a non-zero exit, not JSON, another protocol, ok: false and its message)
+// and ending with the last lines of the log.
+core::Result<nlohmann::json> read_plugin_answer(const std::string& who, const std::string& operation,
+                                                const PluginAnswer& answer);
+// The releases (a list of strings), live release (a string or null) and
+// details of an answer to "status"; an error naming the field otherwise.
+core::Result<TargetStatus> read_plugin_status(const std::string& who, const nlohmann::json& answer);
+
 // One host of an ssh target (docs/plan.md "ssh targets"). Connections go
 // through the system OpenSSH client with host-key checking on, BatchMode,
 // and one ControlMaster connection per host for the whole process.

@@ -128,6 +128,72 @@ std::string join(const std::vector<std::string>& items) {
   return text;
 }
 
+// `who` ("target plugin "x" (/path)"), the operation, what went wrong and
+// the end of the plugin's log.
+core::Error plugin_failure(const std::string& who, const std::string& operation, const std::string& what,
+                           const std::string& log = {}, core::ErrorKind kind = core::ErrorKind::runtime) {
+  std::string message = who + ", operation " + operation + ": " + core::sanitize_utf8(what);
+  const std::string tail = log_tail(log);
+  if (!tail.empty()) message += "\nplugin log (last lines of its stderr):\n" + tail;
+  return core::make_error(kind, message);
+}
+
+std::string protocol_problem(const json& response) {
+  const auto protocol = response.find("protocol");
+  if (protocol == response.end() || !protocol->is_number_integer())
+    return "its answer has no \"protocol\" number; shipgate speaks protocol " + std::to_string(k_protocol);
+  if (protocol->get<long long>() != k_protocol)
+    return "it speaks protocol " + protocol->dump() + " but this shipgate speaks protocol " +
+           std::to_string(k_protocol) + ": use a version of the plugin for protocol " + std::to_string(k_protocol) +
+           ", or a shipgate that speaks its protocol";
+  const auto ok = response.find("ok");
+  if (ok == response.end() || !ok->is_boolean()) return "its answer has no \"ok\": true or false";
+  return {};
+}
+
+} // namespace
+
+core::Result<json> read_plugin_answer(const std::string& who, const std::string& operation,
+                                      const PluginAnswer& answer) {
+  const json response = json::parse(answer.output, nullptr, false);
+  const bool parsed = !response.is_discarded() && response.is_object();
+  if (answer.exit_code != 0) {
+    const std::string said = parsed ? string_field(response, "message") : std::string();
+    return plugin_failure(who, operation,
+                          "it exited with code " + std::to_string(answer.exit_code) + (said.empty() ? "" : ": " + said),
+                          answer.log);
+  }
+  if (!parsed) {
+    const std::string shown = answer.output.empty() ? "nothing" : "\"" + core::first_line(answer.output, 200) + "\"";
+    return plugin_failure(who, operation, "its answer is not a JSON object (it printed " + shown + ")", answer.log);
+  }
+  if (auto problem = protocol_problem(response); !problem.empty())
+    return plugin_failure(who, operation, problem, answer.log);
+  if (!response.at("ok").get<bool>()) {
+    const std::string said = string_field(response, "message");
+    return plugin_failure(who, operation, said.empty() ? "it answered ok: false without a message" : said, answer.log);
+  }
+  return response;
+}
+
+core::Result<TargetStatus> read_plugin_status(const std::string& who, const json& answer) {
+  TargetStatus status;
+  std::string problem;
+  auto releases = string_list(answer, "releases", problem);
+  if (!releases) return plugin_failure(who, "status", problem);
+  status.releases = std::move(*releases);
+  const auto current = answer.find("current");
+  if (current != answer.end() && current->is_string() && !current->get<std::string>().empty())
+    status.current = current->get<std::string>();
+  else if (current != answer.end() && !current->is_null() && !current->is_string())
+    return plugin_failure(who, "status", "the response field \"current\" must be a release id or null");
+  const auto details = answer.find("details");
+  if (details != answer.end() && details->is_object()) status.details = *details;
+  return status;
+}
+
+namespace {
+
 // ---- the driver -----------------------------------------------------------
 
 class PluginDriver final : public Driver {
@@ -147,7 +213,7 @@ public:
   core::Result<TargetStatus> status() override {
     auto response = call("status", json::object());
     if (!response) return response.error();
-    return read_status(*response);
+    return read_plugin_status(who(), *response);
   }
 
   core::Status prepare(const PrepareRequest& request) override {
@@ -274,67 +340,14 @@ private:
     case io::ProcessResult::Outcome::exited:
       break;
     }
-    return read_response(operation, result);
+    return read_plugin_answer(who(), operation, {result.output, result.exit_code, result.error_output});
   }
 
-  core::Result<json> read_response(const std::string& operation, const io::ProcessResult& result) const {
-    const json response = json::parse(result.output, nullptr, false);
-    const bool parsed = !response.is_discarded() && response.is_object();
-    if (result.exit_code != 0) {
-      const std::string said = parsed ? string_field(response, "message") : std::string();
-      return failure(operation,
-                     "it exited with code " + std::to_string(result.exit_code) + (said.empty() ? "" : ": " + said),
-                     result.error_output);
-    }
-    if (!parsed) {
-      const std::string shown = result.output.empty() ? "nothing" : "\"" + core::first_line(result.output, 200) + "\"";
-      return failure(operation, "its answer is not a JSON object (it printed " + shown + ")", result.error_output);
-    }
-    if (auto problem = protocol_problem(response); !problem.empty())
-      return failure(operation, problem, result.error_output);
-    if (!response.at("ok").get<bool>()) {
-      const std::string said = string_field(response, "message");
-      return failure(operation, said.empty() ? "it answered ok: false without a message" : said, result.error_output);
-    }
-    return response;
-  }
-
-  static std::string protocol_problem(const json& response) {
-    const auto protocol = response.find("protocol");
-    if (protocol == response.end() || !protocol->is_number_integer())
-      return "its answer has no \"protocol\" number; shipgate speaks protocol " + std::to_string(k_protocol);
-    if (protocol->get<long long>() != k_protocol)
-      return "it speaks protocol " + protocol->dump() + " but this shipgate speaks protocol " +
-             std::to_string(k_protocol) + ": use a version of the plugin for protocol " + std::to_string(k_protocol) +
-             ", or a shipgate that speaks its protocol";
-    const auto ok = response.find("ok");
-    if (ok == response.end() || !ok->is_boolean()) return "its answer has no \"ok\": true or false";
-    return {};
-  }
-
-  core::Result<TargetStatus> read_status(const json& response) const {
-    TargetStatus status;
-    std::string problem;
-    auto releases = string_list(response, "releases", problem);
-    if (!releases) return failure("status", problem);
-    status.releases = std::move(*releases);
-    const auto current = response.find("current");
-    if (current != response.end() && current->is_string() && !current->get<std::string>().empty())
-      status.current = current->get<std::string>();
-    else if (current != response.end() && !current->is_null() && !current->is_string())
-      return failure("status", "the response field \"current\" must be a release id or null");
-    const auto details = response.find("details");
-    if (details != response.end() && details->is_object()) status.details = *details;
-    return status;
-  }
+  std::string who() const { return "target plugin \"" + m_options.plugin + "\" (" + m_executable.string() + ")"; }
 
   core::Error failure(const std::string& operation, const std::string& what, const std::string& log = {},
                       core::ErrorKind kind = core::ErrorKind::runtime) const {
-    std::string message = "target plugin \"" + m_options.plugin + "\" (" + m_executable.string() + "), operation " +
-                          operation + ": " + core::sanitize_utf8(what);
-    const std::string tail = log_tail(log);
-    if (!tail.empty()) message += "\nplugin log (last lines of its stderr):\n" + tail;
-    return core::make_error(kind, message);
+    return plugin_failure(who(), operation, what, log, kind);
   }
 
   PluginOptions m_options;

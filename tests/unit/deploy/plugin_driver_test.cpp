@@ -443,3 +443,37 @@ TEST_CASE("plugin driver: the example plugin rejects settings without an absolut
   REQUIRE(made.ok());
   CHECK(contains(error_of((*made)->ensure()), "settings.dir must be an absolute folder"));
 }
+
+TEST_CASE("plugin answers are read apart from running the plugin") {
+  const std::string who = "target plugin \"x\" (/p/x)";
+  const auto read = [&](const std::string& output, int exit_code = 0, const std::string& log = {}) {
+    return deploy::read_plugin_answer(who, "status", {output, exit_code, log});
+  };
+  const auto good = read(R"({"protocol":1,"ok":true,"releases":["r1","r2"],"current":"r2","details":{"n":1}})");
+  REQUIRE(good.ok());
+  const auto status = deploy::read_plugin_status(who, *good);
+  REQUIRE(status.ok());
+  CHECK(status->releases == std::vector<std::string>{"r1", "r2"});
+  CHECK(status->current == std::optional<std::string>("r2"));
+  CHECK(status->details == json{{"n", 1}});
+
+  const auto error_of_answer = [&](const core::Result<json>& result) {
+    REQUIRE_FALSE(result.ok());
+    return result.error().message;
+  };
+  CHECK(error_of_answer(read("{\"protocol\":1,\"ok\":false,\"message\":\"disk full\"}", 0, "trace\nOSError\n")) ==
+        who + ", operation status: disk full\nplugin log (last lines of its stderr):\ntrace\nOSError");
+  CHECK(error_of_answer(read("{\"message\":\"bad settings\"}", 2)) ==
+        who + ", operation status: it exited with code 2: bad settings");
+  CHECK(error_of_answer(read("hello \xff")).find("is not a JSON object (it printed \"hello \xEF\xBF\xBD\")") !=
+        std::string::npos);
+  CHECK(error_of_answer(read(R"({"protocol":2,"ok":true})")).find("it speaks protocol 2") != std::string::npos);
+  CHECK(error_of_answer(read(R"({"protocol":1})")).find("no \"ok\"") != std::string::npos);
+
+  const auto bad_status = deploy::read_plugin_status(who, json{{"releases", "r1"}});
+  REQUIRE_FALSE(bad_status.ok());
+  CHECK(bad_status.error().message.find("\"releases\" must be a list of strings") != std::string::npos);
+  const auto bad_current = deploy::read_plugin_status(who, json{{"current", 5}});
+  REQUIRE_FALSE(bad_current.ok());
+  CHECK(bad_current.error().message.find("\"current\" must be a release id or null") != std::string::npos);
+}
