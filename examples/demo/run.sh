@@ -116,8 +116,9 @@ export DEMO_ROBOT_URL="http://127.0.0.1:$DEMO_HOOK_PORT/dingtalk/robot/send?acce
 export DEMO_OUT="$out"
 
 # nginx: the prod load balancer, in front of the four prod hosts.
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-lb_port=$(free_port)
+# free_ports and nginx_temp_paths, as the deploy tests use them.
+source "$root/tests/integration/deploy/lib.sh"
+lb_port=$(free_ports 1)
 lb=$out/services/nginx
 mkdir -p "$lb/temp"
 {
@@ -125,11 +126,7 @@ mkdir -p "$lb/temp"
   echo "events { worker_connections 64; }"
   echo "http {"
   echo "  access_log \"$lb/access.log\";"
-  echo "  client_body_temp_path \"$lb/temp/body\";"
-  nginx_build=$(/usr/sbin/nginx -V 2>&1)
-  for module in proxy fastcgi uwsgi scgi; do
-    [[ $nginx_build == *"--without-http_${module}_module"* ]] || echo "  ${module}_temp_path \"$lb/temp/$module\";"
-  done
+  nginx_temp_paths "$lb" | sed 's/^/  /'
   echo "  upstream shop {"
   for address in ${PROD_HOSTS}; do echo "    server $address:8080 max_fails=1 fail_timeout=2s;"; done
   echo "  }"
