@@ -25,6 +25,10 @@ packages=(
   strace
   # the GitHub Actions checks read action.yml files with PyYAML
   python3-yaml
+  # the test build: clang with AddressSanitizer, UBSan and libFuzzer
+  clang libclang-rt-14-dev
+  # lock leases under clock skew: a runner whose clock is off
+  faketime
 )
 
 missing=()

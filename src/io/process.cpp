@@ -92,7 +92,10 @@ void set_flag(int fd, int get, int set, int flag) {
 
 bp::environment child_environment(const ProcessSpec& spec) {
   bp::environment env = boost::this_process::environment();
-  for (const auto& [name, value] : spec.env_add) env[name] = value;
+  // set() rather than env[name]: Boost 1.74's find() behind operator[]
+  // compares "NAME=" with memcmp against every variable, reading past the
+  // end of shorter ones (a heap over-read AddressSanitizer reports).
+  for (const auto& [name, value] : spec.env_add) env.set(name, value);
   return env;
 }
 

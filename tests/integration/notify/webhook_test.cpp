@@ -186,7 +186,9 @@ TEST_CASE("a wrong secret is permanent, with the vendor's message") {
       {WebhookKind::teams, "HTTP 401: {\"error\": {\"code\": \"DirectApiAuthorizationRequired\""},
       {WebhookKind::generic, "HTTP 401: {\"error\": \"invalid signature\"}"},
   };
-  for (const auto& [kind, start] : expected) {
+  for (const auto& entry : expected) {
+    const auto kind = entry.first;
+    const std::string start = entry.second;
     CAPTURE(notify::to_string(kind));
     const auto settings = receiver.settings(kind, false);
     const auto delivery = send(settings);

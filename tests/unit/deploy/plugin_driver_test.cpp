@@ -419,7 +419,8 @@ TEST_CASE("plugin driver: the example plugin refuses archives that would write o
   auto made = deploy::make_plugin_driver(options);
   REQUIRE(made.ok());
   auto& driver = *made;
-  for (const auto& [archive, entry] : {std::pair{"link-out.tar.gz", "config"}, {"dot-dot.tar.gz", "../escaped.txt"}}) {
+  for (const auto& pair : {std::pair{"link-out.tar.gz", "config"}, {"dot-dot.tar.gz", "../escaped.txt"}}) {
+    const std::string archive = pair.first, entry = pair.second;
     CAPTURE(archive);
     auto artifact = deploy::OpenedArtifact::open(dir.path() / archive);
     REQUIRE(artifact.ok());

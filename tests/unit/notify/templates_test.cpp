@@ -56,7 +56,9 @@ TEST_CASE("templates: every shipped template renders the sample event as its gol
   const fs::path golden = fs::path(SHIPGATE_SOURCE_DIR) / "tests" / "golden" / "notify";
   const bool bless = std::getenv("SHIPGATE_BLESS") != nullptr;
   REQUIRE(notify::shipped_templates().size() >= 38);
-  for (const auto& [name, text] : notify::shipped_templates()) {
+  for (const auto& shipped : notify::shipped_templates()) {
+    const std::string& name = shipped.first;
+    const std::string& text = shipped.second;
     CAPTURE(name);
     auto rendered = notify::render_text(text, kind_of(name), sample(), name);
     REQUIRE_MESSAGE(rendered.ok(), (rendered.ok() ? "" : rendered.error().message));
