@@ -26,9 +26,10 @@ public:
     files.erase(name);
     return core::ok_status();
   }
+  core::Result<Current> read_current(const std::string& name) override { return Current{*read(name), std::nullopt}; }
   core::Result<std::optional<std::string>> update(const std::string& name, const Decide& decide) override {
     auto current = read(name);
-    auto change = decide(*current);
+    auto change = decide(Current{*current, std::nullopt});
     if (!change) return change.error();
     if (change->kind == Change::Kind::write) files[name] = change->text;
     if (change->kind == Change::Kind::remove) files.erase(name);

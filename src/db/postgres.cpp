@@ -137,6 +137,10 @@ core::Status Connection::exec_script(const std::string& sql) {
   return core::ok_status();
 }
 
+bool Connection::answers() {
+  return m_connection && run("SELECT 1", {}) && PQstatus(m_connection) == CONNECTION_OK;
+}
+
 std::string Connection::database_name() const { return PQdb(m_connection) ? PQdb(m_connection) : ""; }
 
 std::string Connection::identifier(const std::string& name) const {

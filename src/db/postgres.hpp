@@ -33,6 +33,9 @@ public:
   core::Status exec(const std::string& sql, const std::vector<Value>& params = {});
   // Several statements without parameters (schema creation).
   core::Status exec_script(const std::string& sql);
+  // Whether the server still answers on this connection (a trivial
+  // query); false once it stopped or the network between failed.
+  bool answers();
   std::string database_name() const; // the connected database
   // Quoted for use as an SQL identifier.
   std::string identifier(const std::string& name) const;

@@ -202,8 +202,11 @@ core::Status Session::run_script(const Script& script, Reporter& reporter, bool 
     why = "interrupted";
   else
     why = "exit " + std::to_string(result.exit_code);
+  // A client's output alone ("server closed the connection unexpectedly")
+  // does not say that the database is gone, nor what to do about it.
+  const std::string lost = m_connection.answers() ? "" : server_lost();
   const std::string message = "the " + script.kind + " script of change " + script.change_id + where + " failed (" +
-                              why + ")" + (output.empty() ? "" : ": " + output);
+                              why + ")" + lost + (output.empty() ? "" : ": " + output);
   reporter.check(check_id(script.kind, script.change_id) + script.suffix + (database.empty() ? "" : "@restore"), title,
                  CheckStatus::fail, message, seconds_of(result.elapsed));
   return core::make_error(ErrorKind::runtime, "database " + m_spec.name + ": " + message);
@@ -525,6 +528,12 @@ void Session::keep(const AppliedChange& change, Reporter& reporter, const Applie
                  why + " and stays applied", -1);
 }
 
+std::string Session::server_lost() const {
+  return ": the connection to the server of database " + m_spec.name +
+         " was lost (the server stopped, or the network failed); once it answers again, the next deploy-stage or "
+         "rollback settles what this run left in its registry";
+}
+
 void Session::undo_run(Reporter& reporter) {
   if (auto undone = revert_run(reporter); !undone && m_revert_failure.empty())
     m_revert_failure = undone.error().message;
@@ -533,13 +542,24 @@ void Session::undo_run(Reporter& reporter) {
 core::Status Session::revert_run(Reporter& reporter) {
   if (m_applied_ids.empty()) return core::ok_status();
   auto rows = m_registry.read();
-  if (!rows) return rows.error();
+  if (!rows) return not_reverted(rows.error());
   std::vector<AppliedChange> mine;
   for (auto it = rows->rbegin(); it != rows->rend(); ++it)
     if (it->run_id == m_context.run_id) mine.push_back(*it);
   auto status = revert(mine, reporter, true);
+  if (!status) status = not_reverted(status.error());
   m_applied_ids.clear();
   return status;
+}
+
+// Which of this run's changes stay applied, when the server is why.
+core::Error Session::not_reverted(const core::Error& error) {
+  if (m_connection.answers() || error.message.find(server_lost()) != std::string::npos) return error;
+  std::vector<std::string> left;
+  for (const auto& id : m_applied_ids)
+    if (std::find(m_reverted.begin(), m_reverted.end(), id) == m_reverted.end()) left.push_back(id);
+  return core::make_error(ErrorKind::runtime, "database " + m_spec.name + ": cannot revert " + core::join(left) +
+                                                  ", applied by this run (" + error.message + ")" + server_lost());
 }
 
 core::Status Session::promote() { return m_registry.promote(m_context.run_id); }

@@ -126,6 +126,10 @@ private:
   std::vector<std::string> m_unrevertable; // the rehearsal showed their revert does not undo them
   std::string m_revert_failure;
   void undo_run(Reporter& reporter); // revert_run after a failed change, remembering a failure
+  // The server no longer answers: what to say, and the error of a revert
+  // that could not run because of it, naming the changes left applied.
+  std::string server_lost() const;
+  core::Error not_reverted(const core::Error& error);
 };
 
 // The sha256 of a file (hex), or empty when it cannot be read.

@@ -105,9 +105,12 @@ core::Result<OpenedArtifact> obtain_artifact(const ArtifactChoice& choice, const
     expected = *choice.sha256;
   } else {
     const fs::path digest_file = incoming / (release + "-" + service.name + ".sha256");
-    if (auto fetched = fetch_artifact(choice.source + ".sha256", digest_file, small_fetch(cacert)); !fetched)
+    if (auto fetched = fetch_artifact(choice.source + ".sha256", digest_file, small_fetch(cacert)); !fetched) {
+      // A full disk or a network failure is not a missing digest.
+      if (fetched.error().kind == ErrorKind::runtime) return fetched.error();
       return core::make_error(ErrorKind::blocked, "no digest for " + shown + ": " + fetched.error().message +
                                                       "; give --sha256 HEX or publish " + shown + ".sha256");
+    }
     auto digest = read_digest_file(digest_file);
     if (!digest) return digest.error();
     expected = *digest;

@@ -30,6 +30,7 @@ namespace {
 namespace fs = std::filesystem;
 using artifact_detail::fsync_folder;
 using artifact_detail::io_error;
+using artifact_detail::system_error;
 using artifact_detail::UniqueFd;
 using core::ErrorKind;
 using core::make_error;
@@ -116,13 +117,14 @@ private:
   core::Status open_archive(const OpenedArtifact& artifact);
   core::Status extract(archive_entry* entry);
   core::Status extract_file(archive_entry* entry, const Parts& parts, const std::string& name);
-  core::Status copy_data(int fd, const std::string& name, std::uint64_t& end);
+  core::Status copy_data(int fd, const std::string& name, const std::string& path, std::uint64_t& end);
   core::Status extract_directory(archive_entry* entry, const Parts& parts, const std::string& name);
   core::Status extract_symlink(archive_entry* entry, const Parts& parts, const std::string& name);
   core::Status extract_hardlink(const char* target, const Parts& parts, const std::string& name);
   core::Result<UniqueFd> open_folder(const Parts& parts, std::size_t count, bool create, const std::string& name);
   core::Status finish_folders();
   core::Error archive_error(const std::string& what) const;
+  core::Error write_error(const std::string& what, const std::string& path, int err) const;
 
   fs::path m_dest;
   UnpackLimits m_limits;
@@ -138,13 +140,25 @@ core::Error Unpacker::archive_error(const std::string& what) const {
   return make_error(ErrorKind::invalid_input, what + ": " + (text ? text : "libarchive gave no reason"));
 }
 
+// A failed write below the release folder names the file there, not only
+// the entry, and a full file system says so: the release is removed, and
+// space is what the next run needs.
+core::Error Unpacker::write_error(const std::string& what, const std::string& path, int err) const {
+  std::string message = system_error(what + " " + (path.empty() ? m_dest : m_dest / path).string(), err);
+  if (err == ENOSPC || err == EDQUOT)
+    message += " (" + std::string(err == EDQUOT ? "the disk quota" : "the file system") + " holding " +
+               (m_dest.has_parent_path() ? m_dest.parent_path() : m_dest).string() +
+               " is full: the partly unpacked release is removed; free space there, then deploy again)";
+  return make_error(ErrorKind::runtime, message);
+}
+
 core::Status Unpacker::create_root() {
   std::error_code ignored;
   if (m_dest.has_parent_path()) fs::create_directories(m_dest.parent_path(), ignored);
   if (::mkdir(m_dest.c_str(), 0700) != 0)
     return errno == EEXIST ? make_error(ErrorKind::invalid_input,
                                         m_dest.string() + " already exists: the archive is unpacked into a new folder")
-                           : io_error("cannot create " + m_dest.string(), errno);
+                           : write_error("cannot create", "", errno);
   m_root.reset(::open(m_dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!m_root) return io_error("cannot open " + m_dest.string(), errno);
   m_folders[""] = 0755;
@@ -237,7 +251,7 @@ core::Result<UniqueFd> Unpacker::open_folder(const Parts& parts, std::size_t cou
     int next = ::openat(folder.get(), parts[i].c_str(), flags);
     if (next < 0 && errno == ENOENT && create) {
       if (::mkdirat(folder.get(), parts[i].c_str(), 0700) != 0 && errno != EEXIST)
-        return io_error("cannot create folder " + joined(parts, i + 1) + " for entry \"" + name + "\"", errno);
+        return write_error("cannot create the folder", joined(parts, i + 1), errno);
       m_folders.emplace(joined(parts, i + 1), 0755);
       next = ::openat(folder.get(), parts[i].c_str(), flags);
     }
@@ -263,24 +277,26 @@ core::Status Unpacker::extract_file(archive_entry* entry, const Parts& parts, co
   UniqueFd fd(
       ::openat(parent->get(), parts.back().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd && errno == EEXIST) return refused(name, "the archive holds this path twice; nothing is overwritten");
-  if (!fd) return io_error("cannot create " + name, errno);
+  const std::string path = joined(parts, parts.size());
+  if (!fd) return write_error("cannot create", path, errno);
   std::uint64_t end = 0;
-  if (auto copied = copy_data(fd.get(), name, end); !copied) return copied;
+  if (auto copied = copy_data(fd.get(), name, path, end); !copied) return copied;
   // A sparse file may end in a hole: its size comes from the header.
   if (declared > end && ::ftruncate(fd.get(), static_cast<off_t>(declared)) != 0)
-    return io_error("cannot size " + name, errno);
+    return write_error("cannot size", path, errno);
   const timespec times[2] = {{0, UTIME_OMIT}, {archive_entry_mtime(entry), 0}};
   ::futimens(fd.get(), times);
   // 0777: setuid, setgid and sticky bits never survive unpacking.
   if (::fchmod(fd.get(), archive_entry_perm(entry) & 0777) != 0)
-    return io_error("cannot set the mode of " + name, errno);
-  if (::fsync(fd.get()) != 0) return io_error("cannot sync " + name, errno);
+    return write_error("cannot set the mode of", path, errno);
+  // Delayed allocation may report a full disk only here.
+  if (::fsync(fd.get()) != 0) return write_error("cannot sync", path, errno);
   ++m_stats.files;
   return core::ok_status();
 }
 
 // Counts what is really written, whatever the header said.
-core::Status Unpacker::copy_data(int fd, const std::string& name, std::uint64_t& end) {
+core::Status Unpacker::copy_data(int fd, const std::string& name, const std::string& path, std::uint64_t& end) {
   for (;;) {
     if (core::interrupted())
       return make_error(ErrorKind::interrupted, "unpacking into " + m_dest.string() + " interrupted");
@@ -295,7 +311,7 @@ core::Status Unpacker::copy_data(int fd, const std::string& name, std::uint64_t&
       return refused(name, "the archive unpacks to more than " + std::to_string(m_limits.max_total_bytes) +
                                " bytes, the limit");
     if (!pwrite_all(fd, static_cast<const char*>(block), size, static_cast<off_t>(offset)))
-      return io_error("cannot write " + name, errno);
+      return write_error("cannot write", path, errno);
     end = std::max(end, static_cast<std::uint64_t>(offset) + size);
   }
 }
@@ -315,7 +331,7 @@ core::Status Unpacker::extract_symlink(archive_entry* entry, const Parts& parts,
   if (!parent) return parent.error();
   if (::symlinkat(target.c_str(), parent->get(), parts.back().c_str()) != 0)
     return errno == EEXIST ? refused(name, "the archive holds this path twice; nothing is overwritten")
-                           : io_error("cannot create the symbolic link " + name, errno);
+                           : write_error("cannot create the symbolic link", joined(parts, parts.size()), errno);
   ++m_stats.links;
   return core::ok_status();
 }
@@ -335,7 +351,7 @@ core::Status Unpacker::extract_hardlink(const char* target, const Parts& parts, 
   if (!parent) return parent.error();
   if (::linkat(target_folder->get(), target_parts->back().c_str(), parent->get(), parts.back().c_str(), 0) != 0)
     return errno == EEXIST ? refused(name, "the archive holds this path twice; nothing is overwritten")
-                           : io_error("cannot create the hard link " + name, errno);
+                           : write_error("cannot create the hard link", joined(parts, parts.size()), errno);
   ++m_stats.links;
   return core::ok_status();
 }
@@ -355,8 +371,9 @@ core::Status Unpacker::finish_folders() {
     const std::string name = parts.empty() ? m_dest.string() : joined(parts, parts.size());
     auto folder = open_folder(parts, parts.size(), false, name);
     if (!folder) return folder.error();
-    if (::fchmod(folder->get(), mode | 0700) != 0) return io_error("cannot set the mode of " + name, errno);
-    if (::fsync(folder->get()) != 0) return io_error("cannot sync " + name, errno);
+    const std::string path = joined(parts, parts.size());
+    if (::fchmod(folder->get(), mode | 0700) != 0) return write_error("cannot set the mode of", path, errno);
+    if (::fsync(folder->get()) != 0) return write_error("cannot sync", path, errno);
   }
   m_stats.directories = m_folders.size() - 1; // the release folder itself is not counted
   return core::ok_status();

@@ -285,9 +285,19 @@ core::Status DeployRun::plan_release() {
 // The prepare action: the verified artifact unpacked on every target of the service.
 core::Status DeployRun::prepare(const ServiceSpec& service, std::string& log) {
   const fs::path incoming = units_of(m_env, service.name).front()->driver->local_work_dir();
-  auto artifact = obtain_artifact(m_choices[service.name], service, incoming, m_release, *m_env.plan,
-                                  m_request.cacert, log);
-  if (!artifact) return artifact.error();
+  // The staging files are named after this run's release: no later run
+  // resumes from them, and on a full disk they hold what is missing.
+  const auto remove_staged = [&] {
+    std::error_code ignored;
+    for (const char* suffix : {".artifact", ".sha256", ".sig"})
+      fs::remove(incoming / (m_release + "-" + service.name + suffix), ignored);
+  };
+  auto artifact =
+      obtain_artifact(m_choices[service.name], service, incoming, m_release, *m_env.plan, m_request.cacert, log);
+  if (!artifact) {
+    remove_staged();
+    return artifact.error();
+  }
   if (auto digest = sha256_hex(*artifact)) m_digests[service.name] = *digest;
   const auto units = units_of(m_env, service.name);
   std::vector<core::Status> results(units.size(), core::ok_status());
@@ -310,7 +320,10 @@ core::Status DeployRun::prepare(const ServiceSpec& service, std::string& log) {
     results[index] = prepared;
   });
   for (std::size_t i = 0; i < units.size(); ++i) {
-    if (!results[i]) return results[i];
+    if (!results[i]) {
+      remove_staged();
+      return results[i];
+    }
     log += units[i]->name() + ": unpacked into releases/" + m_release + "\n";
   }
   std::error_code ignored;
@@ -351,7 +364,9 @@ void DeployRun::succeed(LedgerEntry entry, double elapsed) {
   // database changes become deployed (a crash here is settled from the ledger).
   if (m_databases)
     for (const auto& failure : m_databases->promote()) m_warnings.push_back(failure);
+  const std::size_t ledger_errors_before = m_ledger_errors.size();
   append_ledgers(m_run, entry, m_ledger_errors);
+  const bool recorded = m_ledger_errors.size() == ledger_errors_before;
   // Retention: never the live release nor the one a rollback would use.
   std::set<std::string> protect = {m_release};
   for (const auto& unit : m_env.units)
@@ -366,12 +381,18 @@ void DeployRun::succeed(LedgerEntry entry, double elapsed) {
     if (removed[i]) pruned.insert(removed[i]->begin(), removed[i]->end());
     else m_warnings.push_back("pruning " + units[i]->name() + ": " + removed[i].error().describe());
   }
-  m_run.close_journals();
+  // Without its ledger entry the journal stays: it holds the entry, and the
+  // next run writes it (docs/deploy.md, "Interruption and crashes").
+  if (recorded) m_run.close_journals();
   m_run.unlock();
-  m_result.verdict = core::Verdict::pass;
-  m_result.exit_code = core::ExitCode::success;
-  m_result.headline = "PASS: " + m_request.version + " is live in " + m_options.environment + " (release " +
-                      m_release + "), verified in " + format_seconds(elapsed);
+  m_result.verdict = recorded ? core::Verdict::pass : core::Verdict::fail;
+  m_result.exit_code = recorded ? core::ExitCode::success : core::ExitCode::runtime;
+  m_result.headline = recorded ? "PASS: " + m_request.version + " is live in " + m_options.environment + " (release " +
+                                     m_release + "), verified in " + format_seconds(elapsed)
+                               : "FAIL: " + m_request.version + " is live in " + m_options.environment + " (release " +
+                                     m_release + ") and verified, but its ledger entry could not be written (" +
+                                     m_ledger_errors.back() +
+                                     "); the next deploy-stage or rollback writes it from the journal";
   m_result.details["outcome"] = "succeeded";
   m_result.details["rolled_back"] = false;
   m_result.details["pruned"] = std::vector<std::string>(pruned.begin(), pruned.end());
@@ -587,6 +608,28 @@ core::Result<core::StepResult> run_deploy(const DeployRequest& request, const En
 
 // ---------------------------------------------------------------- rollback
 
+// The database reverts an interrupted rollback did not get to: back to the
+// heads recorded with the release it returned to. The failures.
+static std::vector<std::string> finish_database_rollback(Run& run, const EngineContext& context,
+                                                         const TargetOptions& options, const RollbackRequest& request,
+                                                         Environment& env) {
+  std::vector<std::string> warnings;
+  auto histories = read_all_histories(*env.plan, options.vars, context, warnings);
+  const History& history = histories[options.environment];
+  const LedgerEntry* target = nullptr;
+  for (const auto& entry : history.entries)
+    if (entry.event == "deploy" && entry.outcome == "succeeded" && entry.version == run.m_completed_rollback)
+      target = &entry;
+  if (!target) return {"no deploy of " + run.m_completed_rollback + " is recorded, so its database heads are unknown"};
+  RunDatabases databases(run, context, options, target->version);
+  if (auto refusal =
+          databases.preflight_rollback(env.resolved, history, *target, request.force_past_irreversible, warnings))
+    return {refusal->reason};
+  auto failures = databases.rollback_phase(true);
+  if (failures.empty()) failures = databases.rollback_phase(false);
+  return failures;
+}
+
 core::Result<core::StepResult> run_rollback(const RollbackRequest& request, const EngineContext& context) {
   const ConnectionsClosed closed;
   const TargetOptions& options = request.target;
@@ -608,6 +651,21 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
   result.details["reconciled"] = reconciled;
   if (!run.m_completed_rollback.empty()) {
     // An interrupted rollback was just completed: that was the rollback asked for.
+    // Its applications are back; its databases may still hold changes it did not revert.
+    if (!env.resolved.databases.empty()) {
+      std::vector<std::string> failures = finish_database_rollback(run, context, options, request, env);
+      if (!failures.empty()) {
+        run.unlock();
+        result.verdict = core::Verdict::fail;
+        result.exit_code = core::ExitCode::rollback_failed;
+        result.headline = "FAIL: an interrupted rollback of " + options.environment + " to " +
+                          run.m_completed_rollback +
+                          " was completed but its database changes were not reverted: " + failures.front() +
+                          "; the environment needs a person now";
+        result.details["outcome"] = "rollback-failed";
+        return result;
+      }
+    }
     run.unlock();
     result.verdict = core::Verdict::pass;
     result.exit_code = core::ExitCode::success;
@@ -836,7 +894,7 @@ core::Result<core::StepResult> signal_paused_deploy(const TargetOptions& options
     if (run.empty()) continue;
     auto store = first->driver->state_store();
     auto lease = Lease::read(*store);
-    if (lease && (!*lease || (*lease)->owner.run_id != run || (*lease)->expires_at < std::chrono::system_clock::now()))
+    if (lease && (!*lease || (*lease)->owner.run_id != run || (*lease)->expired(std::chrono::system_clock::now())))
       return core::make_error(ErrorKind::blocked,
                               "the deploy paused as run " + run + " no longer holds the lock of " + first->name() +
                                   " (it was killed or timed out); run deploy-stage again: it first undoes the half-done "
@@ -845,7 +903,7 @@ core::Result<core::StepResult> signal_paused_deploy(const TargetOptions& options
                                     {"run", run},
                                     {"by", context.ci.user},
                                     {"at", core::format_rfc3339(std::chrono::system_clock::now())}};
-    auto written = store->update("control.json", [&](const std::optional<std::string>&) -> core::Result<StateStore::Change> {
+    auto written = store->update("control.json", [&](const StateStore::Current&) -> core::Result<StateStore::Change> {
       return StateStore::Change{StateStore::Change::Kind::write, control.dump() + "\n"};
     });
     if (!written) return written.error();

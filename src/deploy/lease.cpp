@@ -1,8 +1,10 @@
 #include "deploy/lease.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <openssl/rand.h>
@@ -64,21 +66,21 @@ core::Result<LeaseInfo> parse_info(const std::string& file, const std::string& t
   return info;
 }
 
-// The lease in `current` (nullopt when there is none).
-core::Result<std::optional<LeaseInfo>> parse_current(const std::string& file,
-                                                     const std::optional<std::string>& current) {
-  if (!current) return std::optional<LeaseInfo>{};
-  auto info = parse_info(file, *current);
+// The lease in `current` (nullopt when there is none), with its age.
+core::Result<std::optional<LeaseInfo>> parse_current(const std::string& file, const StateStore::Current& current) {
+  if (!current.content) return std::optional<LeaseInfo>{};
+  auto info = parse_info(file, *current.content);
   if (!info) return info.error();
+  info->age = current.age;
   return std::optional<LeaseInfo>(std::move(*info));
 }
 
 std::string lease_text(const LeaseInfo& info) { return info.to_json().dump() + "\n"; }
 
-// Expired by the reader's clock, or held by a process that no longer
+// Expired by the target's clock, or held by a process that no longer
 // exists on this very host (pids mean nothing across hosts).
-bool is_stale(const LeaseInfo& info, core::SystemTime now) {
-  if (info.expires_at < now) return true;
+bool is_stale(const LeaseInfo& info, core::SystemTime reader_now) {
+  if (info.expired(reader_now)) return true;
   if (info.owner.pid <= 0 || info.owner.host.empty() || info.owner.host != this_host()) return false;
   return ::kill(static_cast<pid_t>(info.owner.pid), 0) != 0 && errno == ESRCH;
 }
@@ -89,7 +91,7 @@ bool is_stale(const LeaseInfo& info, core::SystemTime now) {
 core::Result<std::optional<LeaseInfo>> try_take(StateStore& store, const LeaseInfo& mine) {
   const std::string file = store.where(k_lock);
   std::optional<LeaseInfo> holder;
-  auto updated = store.update(k_lock, [&](const std::optional<std::string>& current) -> core::Result<Change> {
+  auto updated = store.update(k_lock, [&](const StateStore::Current& current) -> core::Result<Change> {
     holder.reset();
     auto found = parse_current(file, current);
     if (!found) return found.error();
@@ -103,15 +105,17 @@ core::Result<std::optional<LeaseInfo>> try_take(StateStore& store, const LeaseIn
   return holder;
 }
 
+std::string seconds_text(milliseconds duration) {
+  char text[48];
+  std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(duration.count()) / 1000.0);
+  return text;
+}
+
 std::string blocked_message(const std::string& file, const LeaseInfo& holder, milliseconds waited) {
   std::string text = "the deploy lock " + file + " is held by " + holder.owner.describe() + ", acquired at " +
-                     core::format_rfc3339_millis(holder.acquired_at) + ", expiring at " +
-                     core::format_rfc3339_millis(holder.expires_at) + " unless renewed";
-  if (waited.count() > 0) {
-    char seconds[32];
-    std::snprintf(seconds, sizeof seconds, " (waited %.1f s)", static_cast<double>(waited.count()) / 1000.0);
-    text += seconds;
-  }
+                     core::format_rfc3339_millis(holder.acquired_at) + " by its clock, " + holder.describe_expiry() +
+                     " unless renewed";
+  if (waited.count() > 0) text += " (waited " + seconds_text(waited) + ")";
   return text + "; wait, use --wait-lock DUR, or if the holder is gone: " + k_force_hint;
 }
 
@@ -135,6 +139,8 @@ bool sleep_unless_interrupted(milliseconds total) {
   }
   return !core::interrupted();
 }
+
+std::chrono::steady_clock::rep steady_now() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 
 std::string string_at(const json& value, const char* key) {
   return value.contains(key) && value[key].is_string() ? value[key].get<std::string>() : std::string();
@@ -162,6 +168,30 @@ std::string LeaseOwner::describe() const {
   return parts.empty() ? text : text + ")";
 }
 
+std::optional<milliseconds> LeaseInfo::promised_ttl() const {
+  if (ttl.count() > 0) return ttl;
+  // Older leases: both times are the holder's, so their difference is right
+  // whatever that clock said; a lease that never renewed has renewed_at = acquired_at.
+  const core::SystemTime renewed = renewed_at != core::SystemTime{} ? renewed_at : acquired_at;
+  if (renewed == core::SystemTime{}) return std::nullopt;
+  return std::chrono::duration_cast<milliseconds>(expires_at - renewed);
+}
+
+bool LeaseInfo::expired(core::SystemTime reader_now) const {
+  const auto promised = promised_ttl();
+  if (age && promised) return *age > *promised;
+  return expires_at < reader_now; // the store cannot tell: the reader's clock is all there is
+}
+
+std::string LeaseInfo::describe_expiry() const {
+  const auto promised = promised_ttl();
+  if (!age || !promised)
+    return "expiring at " + core::format_rfc3339_millis(expires_at) + " by the holder's clock";
+  const std::string renewed = "last renewed " + seconds_text(*age) + " ago by the target's clock";
+  if (*age > *promised) return renewed + ", expired " + seconds_text(*age - *promised) + " ago";
+  return renewed + ", expires in " + seconds_text(*promised - *age);
+}
+
 json LeaseInfo::to_json() const {
   return json{{"schema", 1},
               {"owner",
@@ -175,7 +205,8 @@ json LeaseInfo::to_json() const {
               {"token", token},
               {"acquired_at", core::format_rfc3339_millis(acquired_at)},
               {"renewed_at", core::format_rfc3339_millis(renewed_at)},
-              {"expires_at", core::format_rfc3339_millis(expires_at)}};
+              {"expires_at", core::format_rfc3339_millis(expires_at)},
+              {"ttl_ms", ttl.count()}};
 }
 
 LeaseInfo LeaseInfo::from_json(const json& value) {
@@ -195,6 +226,8 @@ LeaseInfo LeaseInfo::from_json(const json& value) {
   info.acquired_at = time_at(value, "acquired_at");
   info.renewed_at = time_at(value, "renewed_at");
   info.expires_at = time_at(value, "expires_at");
+  if (value.contains("ttl_ms") && value["ttl_ms"].is_number_integer())
+    info.ttl = milliseconds(std::max<std::int64_t>(0, value["ttl_ms"].get<std::int64_t>()));
   return info;
 }
 
@@ -224,12 +257,14 @@ core::Status Lease::acquire(milliseconds wait) {
     std::optional<LeaseInfo> holder;
     {
       std::lock_guard<std::mutex> members(m_members);
+      const auto attempt = steady_now();
       const core::SystemTime now = m_clock();
-      auto taken = try_take(*m_store, LeaseInfo{m_owner, *token, now, now, now + m_ttl});
+      auto taken = try_take(*m_store, LeaseInfo{m_owner, *token, now, now, now + m_ttl, m_ttl, std::nullopt});
       if (!taken) return taken.error();
       if (!*taken) {
         m_token = *token;
         m_held = true;
+        m_confirmed_at.store(attempt);
         return core::ok_status();
       }
       holder = std::move(*taken);
@@ -244,18 +279,25 @@ core::Status Lease::acquire(milliseconds wait) {
 core::Status Lease::renew() {
   std::lock_guard<std::mutex> members(m_members);
   const std::string file = m_store->where(k_lock);
+  const auto attempt = steady_now();
   const core::SystemTime now = m_clock();
-  auto updated = m_store->update(k_lock, [&](const std::optional<std::string>& current) -> core::Result<Change> {
+  auto updated = m_store->update(k_lock, [&](const StateStore::Current& current) -> core::Result<Change> {
     auto found = parse_current(file, current);
     if (!found) return found.error();
     if (!m_held || !*found || (*found)->token != m_token) return not_ours_error(file, *found);
     LeaseInfo renewed = **found;
     renewed.renewed_at = now;
     renewed.expires_at = now + m_ttl;
+    renewed.ttl = m_ttl;
     return Change{Change::Kind::write, lease_text(renewed)};
   });
   if (!updated) return updated.error();
+  m_confirmed_at.store(attempt);
   return core::ok_status();
+}
+
+std::chrono::steady_clock::time_point Lease::confirmed_at() const {
+  return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(m_confirmed_at.load()));
 }
 
 core::Status Lease::release() {
@@ -263,7 +305,7 @@ core::Status Lease::release() {
   if (!m_held) return core::ok_status();
   m_held = false;
   const std::string file = m_store->where(k_lock);
-  auto updated = m_store->update(k_lock, [&](const std::optional<std::string>& current) -> core::Result<Change> {
+  auto updated = m_store->update(k_lock, [&](const StateStore::Current& current) -> core::Result<Change> {
     auto found = parse_current(file, current);
     if (!found) return found.error();
     if (!*found || (*found)->token != m_token) return Change{}; // taken over: not ours to remove
@@ -277,11 +319,9 @@ core::Result<std::optional<LeaseInfo>> Lease::read(StateStore& store) {
   auto present = store.exists();
   if (!present) return present.error();
   if (!*present) return std::optional<LeaseInfo>{};
-  // The lease is only ever replaced by rename(2), so a plain read sees a
-  // whole one without taking the guard.
-  auto raw = store.read(k_lock);
-  if (!raw) return raw.error();
-  return parse_current(store.where(k_lock), *raw);
+  auto current = store.read_current(k_lock);
+  if (!current) return current.error();
+  return parse_current(store.where(k_lock), *current);
 }
 
 core::Result<std::optional<LeaseInfo>> Lease::read(const std::filesystem::path& state_dir) {
@@ -292,8 +332,8 @@ core::Result<std::optional<LeaseInfo>> Lease::force_release(StateStore& store) {
   auto present = store.exists();
   if (!present) return present.error();
   if (!*present) return std::optional<LeaseInfo>{};
-  auto removed = store.update(k_lock, [](const std::optional<std::string>& current) -> core::Result<Change> {
-    return current ? Change{Change::Kind::remove, {}} : Change{};
+  auto removed = store.update(k_lock, [](const StateStore::Current& current) -> core::Result<Change> {
+    return current.content ? Change{Change::Kind::remove, {}} : Change{};
   });
   if (!removed) return removed.error();
   if (!*removed) return std::optional<LeaseInfo>{};
@@ -308,18 +348,30 @@ core::Result<std::optional<LeaseInfo>> Lease::force_release(const std::filesyste
 }
 
 Heartbeat::Heartbeat(Lease& lease, milliseconds ttl)
-    : m_lease(lease), m_interval(std::max(milliseconds(1), ttl / 3)) {
+    : m_lease(lease), m_ttl(ttl), m_interval(std::max(milliseconds(1), ttl / 3)) {
   m_thread = std::thread([this] {
-    for (;;) {
-      const auto until = std::chrono::steady_clock::now() + m_interval;
+    for (auto next = m_lease.confirmed_at() + m_interval;; next += m_interval) {
+      // Counted from when the last attempt began, so slow renewals do not
+      // stretch the gaps between them.
+      const auto until = std::max(next, std::chrono::steady_clock::now());
       while (!m_stop.load() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(k_sleep_slice / 2);
-      if (m_stop.load()) return;
-      if (!m_lease.renew()) {
-        m_lost.store(true);
+      if (m_stop.load() || lost()) return;
+      next = std::chrono::steady_clock::now();
+      auto renewed = m_lease.renew();
+      if (!renewed && renewed.error().kind == core::ErrorKind::blocked) {
+        m_lost.store(true); // taken over, removed, or unreadable: not ours any more
         return;
       }
     }
   });
+}
+
+bool Heartbeat::lost() const {
+  if (m_lost.load()) return true;
+  // Past the TTL since the last confirmed renewal another run may take the
+  // lease; a late success must not make it ours again in the run's eyes.
+  if (std::chrono::steady_clock::now() - m_lease.confirmed_at() >= m_ttl) m_lost.store(true);
+  return m_lost.load();
 }
 
 Heartbeat::~Heartbeat() { stop(); }

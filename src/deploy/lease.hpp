@@ -8,6 +8,13 @@
 // <root>/.shipgate/lock.guard, which the kernel releases when a process
 // dies, so no crash can leave the guard held (older shipgate versions use
 // the same guard, so they and this one exclude each other).
+//
+// Expiry is judged by one clock, the target's: a lease has expired when the
+// lock file was last replaced longer ago than the holder's TTL, both
+// measured on the machine that holds the store (StateStore::Current::age).
+// The clocks of the runners, which may differ by any amount, only write
+// the times shown to people; the holder watches its own deadline on its
+// steady clock (Heartbeat). docs/deploy.md "Locks".
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -40,9 +47,27 @@ struct LeaseOwner {
 struct LeaseInfo {
   LeaseOwner owner;
   std::string token; // random; proves a renewal or release is by the holder
+  // By the holder's clock, for people to read; expiry is judged by `age`.
   core::SystemTime acquired_at{};
   core::SystemTime renewed_at{};
   core::SystemTime expires_at{};
+  // The holder's TTL ("ttl_ms"); 0 in leases of versions that did not record it.
+  std::chrono::milliseconds ttl{0};
+  // Not in the file: the time since its last renewal by the target's clock,
+  // when the store could tell (set by Lease::read and while acquiring).
+  std::optional<std::chrono::milliseconds> age;
+
+  // The TTL the holder promised: `ttl`, or for older leases expires_at -
+  // renewed_at (both by the holder's clock, so skew cancels out); nullopt
+  // when neither is known.
+  std::optional<std::chrono::milliseconds> promised_ttl() const;
+  // Older than its promised TTL by the target's clock. Only when the age or
+  // the TTL is unknown does it fall back to expires_at against `reader_now`.
+  bool expired(core::SystemTime reader_now) const;
+  // "last renewed 12.0 s ago by the target's clock, expires in 288.0 s", or
+  // "expiring at <expires_at> by the holder's clock" without an age.
+  std::string describe_expiry() const;
+
   nlohmann::json to_json() const;
   static LeaseInfo from_json(const nlohmann::json& json);
 };
@@ -67,15 +92,20 @@ public:
   // lease expires. Stops early, with ErrorKind::interrupted, on
   // core::interrupted().
   core::Status acquire(std::chrono::milliseconds wait);
-  // Extends the lease by the TTL; ErrorKind::blocked when it is no longer ours.
+  // Extends the lease by the TTL; ErrorKind::blocked when it is no longer
+  // ours, ErrorKind::runtime when the store could not be reached.
   core::Status renew();
   // Removes the lease if it is still ours.
   core::Status release();
   bool held() const { return m_held; }
   const std::string& token() const { return m_token; }
+  // When the last successful acquire or renew began, by this machine's
+  // steady clock: the target stamped the lease after that, so the lease
+  // is ours for at least the TTL from then.
+  std::chrono::steady_clock::time_point confirmed_at() const;
 
-  // The lease as it is in the store (nullopt when there is none); an
-  // ErrorKind::blocked error when the lock file is unreadable.
+  // The lease as it is in the store (nullopt when there is none), with its
+  // age; an ErrorKind::blocked error when the lock file is unreadable.
   static core::Result<std::optional<LeaseInfo>> read(StateStore& store);
   static core::Result<std::optional<LeaseInfo>> read(const std::filesystem::path& state_dir);
   // Removes whatever lease is there (an unreadable one too), under the
@@ -94,22 +124,28 @@ private:
   std::mutex m_members;
   std::string m_token;
   bool m_held = false;
+  std::atomic<std::chrono::steady_clock::rep> m_confirmed_at{0};
 };
 
 // Renews a held lease every TTL/3 on its own thread until stopped or
-// destroyed. lost() turns true when a renewal found the lease taken.
+// destroyed. lost() turns true, and stays true, when a renewal found the
+// lease taken, or when no renewal succeeded for a whole TTL by this
+// machine's steady clock (the target unreachable, a renewal hanging):
+// from then on another run may take the lease, so the run must stop
+// changing the target. A renewal that fails for another reason is retried.
 class Heartbeat {
 public:
   Heartbeat(Lease& lease, std::chrono::milliseconds ttl);
   ~Heartbeat();
   void stop();
-  bool lost() const { return m_lost.load(); }
+  bool lost() const;
 
 private:
   Lease& m_lease;
+  std::chrono::milliseconds m_ttl;
   std::chrono::milliseconds m_interval;
   std::atomic<bool> m_stop{false};
-  std::atomic<bool> m_lost{false};
+  mutable std::atomic<bool> m_lost{false};
   std::thread m_thread;
 };
 

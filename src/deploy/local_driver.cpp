@@ -4,9 +4,14 @@
 // every file with its size and sha256) so a later rollback can check that
 // its target is still the release that was verified.
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <system_error>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -52,16 +57,27 @@ core::Result<std::map<std::string, std::string>> describe_tree(const fs::path& d
   return out;
 }
 
+// Every write and the close are checked: a buffered stream would report
+// a full disk only when it is destroyed, after an empty file was renamed
+// into place.
 core::Status write_json_file(const fs::path& file, const nlohmann::json& json) {
   std::error_code error;
   fs::create_directories(file.parent_path(), error);
   const fs::path temp = file.string() + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << json.dump(1) << "\n";
-    if (!out) return core::make_error(ErrorKind::runtime, "cannot write " + temp.string());
+  const std::string text = json.dump(1) + "\n";
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  bool written = fd >= 0 && layout::write_all(fd, text) && ::fsync(fd) == 0;
+  int saved = errno;
+  if (fd >= 0 && ::close(fd) != 0 && written) {
+    written = false;
+    saved = errno;
   }
-  if (auto synced = layout::fsync_path(temp); !synced) return synced;
+  if (!written) {
+    fs::remove(temp, error);
+    return core::make_error(ErrorKind::runtime,
+                            "cannot write " + temp.string() + ": " + std::strerror(saved) +
+                                (saved == ENOSPC || saved == EDQUOT ? " (free space on the target)" : ""));
+  }
   fs::rename(temp, file, error);
   if (error) return core::make_error(ErrorKind::runtime, "cannot write " + file.string() + ": " + error.message());
   return layout::fsync_path(file.parent_path());
@@ -96,12 +112,11 @@ public:
     fs::remove_all(layout::partial_dir(m_root, request.release), ignored);
     auto unpacked = unpack_archive(*request.artifact, layout::partial_dir(m_root, request.release), request.limits);
     if (!unpacked) return unpacked.error();
-    if (auto committed = layout::commit_partial(m_root, request.release); !committed) return committed;
-    if (auto linked = layout::link_shared(m_root, request.release, request.shared); !linked) return linked;
-    auto tree = describe_tree(layout::release_dir(m_root, request.release));
-    if (!tree) return tree.error();
-    nlohmann::json manifest = {{"release", request.release}, {"version", request.version}, {"files", *tree}};
-    return write_json_file(manifest_file(m_root, request.release), manifest);
+    auto finished = finish_release(request);
+    // A release without its manifest can never be deployed nor rolled back
+    // to; it would only hold space (often what just ran out).
+    if (!finished) (void)discard(request.release);
+    return finished;
   }
 
   core::Status activate(const std::string& release, bool) override {
@@ -170,6 +185,16 @@ public:
   }
 
 private:
+  // From releases/.partial-<id> to a complete release with its manifest.
+  core::Status finish_release(const PrepareRequest& request) {
+    if (auto committed = layout::commit_partial(m_root, request.release); !committed) return committed;
+    if (auto linked = layout::link_shared(m_root, request.release, request.shared); !linked) return linked;
+    auto tree = describe_tree(layout::release_dir(m_root, request.release));
+    if (!tree) return tree.error();
+    nlohmann::json manifest = {{"release", request.release}, {"version", request.version}, {"files", *tree}};
+    return write_json_file(manifest_file(m_root, request.release), manifest);
+  }
+
   fs::path m_root;
 };
 

@@ -45,11 +45,27 @@ std::string sha256_text(const std::string& text) {
   return out;
 }
 
-// Answers of the form "absent\n", or "present[ <sha256>]\n" and the content.
+// Answers of the form "absent\n", or "present[ <sha256>[ <age ms>|-]]\n"
+// and the content. The age is the host's (docs/ssh.md): it is carried
+// forward by this machine's steady clock from when the answer came.
 struct FileState {
   std::optional<std::string> content;
   std::string sha256 = "absent";
+  std::optional<std::chrono::milliseconds> age;
+  std::chrono::steady_clock::time_point seen_at = std::chrono::steady_clock::now();
+
+  StateStore::Current current() const {
+    if (!content || !age) return {content, std::nullopt};
+    const auto since = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - seen_at);
+    return {content, *age + since};
+  }
 };
+
+std::optional<std::chrono::milliseconds> parse_age(const std::string& text) {
+  if (text.empty() || text.size() > 15 || text.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt; // "-": the host cannot tell
+  return std::chrono::milliseconds(std::stoll(text));
+}
 
 core::Result<FileState> parse_file_state(const ssh::Session& session, const std::string& out) {
   if (out == "absent\n") return FileState{};
@@ -57,7 +73,13 @@ core::Result<FileState> parse_file_state(const ssh::Session& session, const std:
   if (end != std::string::npos && core::starts_with(out, "present")) {
     FileState state;
     state.content = out.substr(end + 1);
-    if (end > 8) state.sha256 = out.substr(8, end - 8);
+    const std::string header = out.substr(0, end);
+    const std::size_t sha = header.find(' ');
+    if (sha != std::string::npos) {
+      const std::size_t age = header.find(' ', sha + 1);
+      state.sha256 = header.substr(sha + 1, age == std::string::npos ? std::string::npos : age - sha - 1);
+      if (age != std::string::npos) state.age = parse_age(header.substr(age + 1));
+    }
     return state;
   }
   return core::make_error(ErrorKind::runtime, session.describe() +
@@ -118,6 +140,12 @@ public:
     return done(call("remove", {m_dir, name}));
   }
 
+  core::Result<Current> read_current(const std::string& name) override {
+    auto state = read_state(name);
+    if (!state) return state.error();
+    return state->current();
+  }
+
   core::Result<std::optional<std::string>> update(const std::string& name, const Decide& decide) override {
     // The state left by this store's last update saves a read when nobody
     // else changed the file since; a stale one only costs a retry.
@@ -130,7 +158,7 @@ public:
         seen = *read_now;
         fresh = true;
       }
-      auto change = decide(seen->content);
+      auto change = decide(seen->current());
       if (!change) return change.error();
       if (change->kind == Change::Kind::keep) {
         if (fresh) return seen->content;
@@ -174,7 +202,9 @@ private:
     auto answer = ssh::call_remote(*m_session, request);
     if (!answer) return answer.error();
     if (answer->status == ssh::remote_status::ok) {
-      remember(name, write ? FileState{change.text, sha256_text(change.text)} : FileState{});
+      // Just replaced: its age on the host starts from 0 about now.
+      remember(name, write ? FileState{change.text, sha256_text(change.text), std::chrono::milliseconds(0)}
+                           : FileState{});
       return std::optional<FileState>{};
     }
     if (answer->status != ssh::remote_status::changed) return ssh::remote_failure(*m_session, request, *answer);

@@ -326,10 +326,40 @@ state_file() { # folder name
   file=$1/$2
 }
 
-print_state() { # file: "absent", or "present <sha256>" and the content
+# Milliseconds since the file was last replaced, by this host's clock, which
+# also stamped its modification time: the deploying machine's own clock may
+# be off, this age is not. GNU date has %N; where it does not, whole
+# seconds; "-" when the host cannot tell at all.
+age_ms() { # file
+  now=$(date +%s%N 2>/dev/null) || now=
+  then=$(date -r "$1" +%s%N 2>/dev/null) || then=
+  case $now/$then in
+    *[!0-9/]* | /* | */) ;;
+    *)
+      if [ ${#now} -ge 16 ] && [ ${#then} -ge 16 ]; then
+        age=$((${now%??????} - ${then%??????}))
+        [ "$age" -ge 0 ] || age=0
+        echo "$age"
+        return 0
+      fi
+      ;;
+  esac
+  now=$(date +%s 2>/dev/null) || now=
+  then=$(stat -c %Y -- "$1" 2>/dev/null) || then=
+  case $now/$then in
+    *[!0-9/]* | /* | */) echo - ;;
+    *)
+      age=$(((now - then) * 1000))
+      [ "$age" -ge 0 ] || age=0
+      echo "$age"
+      ;;
+  esac
+}
+
+print_state() { # file: "absent", or "present <sha256> <age_ms>" and the content
   if exists "$1"; then
     sum=$(sha256sum <"$1") || die 1 "cannot read $1; check its permissions"
-    printf 'present %s\n' "${sum%% *}"
+    printf 'present %s %s\n' "${sum%% *}" "$(age_ms "$1")"
     cat -- "$1" || die 1 "cannot read $1; check its permissions"
   else
     echo absent

@@ -4,8 +4,10 @@
 // renamed over the old one, and every step that matters is fsynced.
 #include "deploy/state_store.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -71,6 +73,20 @@ private:
   int m_errno = 0;
 };
 
+// The open file's age by this machine's clock, which stamped its
+// modification time (on a network filesystem the server stamps it, so its
+// clock and this machine's must agree).
+std::optional<std::chrono::milliseconds> age_of(int fd) {
+  struct stat info {};
+  struct timespec now {};
+  if (::fstat(fd, &info) != 0 || ::clock_gettime(CLOCK_REALTIME, &now) != 0) return std::nullopt;
+  const auto nanoseconds = [](const struct timespec& time) {
+    return std::chrono::seconds(time.tv_sec) + std::chrono::nanoseconds(time.tv_nsec);
+  };
+  const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(nanoseconds(now) - nanoseconds(info.st_mtim));
+  return std::max(age, std::chrono::milliseconds(0));
+}
+
 // "/srv/app/.shipgate/" and "/srv/app/.shipgate" are the same folder; the
 // second spelling keeps where(name) free of a double slash.
 fs::path without_trailing_slash(fs::path dir) {
@@ -119,29 +135,39 @@ public:
       fd = ::open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
     }
     if (fd < 0) return io_error("cannot open", file, errno);
+    struct stat before {};
+    const bool sized = ::fstat(fd, &before) == 0;
     const bool written = (created || terminate_torn_line(fd)) && layout::write_all(fd, line) && ::fsync(fd) == 0;
     const int saved = errno;
+    // A short write (a full disk) takes back what it wrote: never a torn line.
+    if (!written && sized) (void)::ftruncate(fd, before.st_size);
     ::close(fd);
     if (!written) return io_error("cannot append to", file, saved);
     return created ? layout::fsync_path(m_dir) : core::ok_status();
   }
 
   core::Result<std::optional<std::string>> read(const std::string& name) override {
+    auto current = read_current(name);
+    if (!current) return current.error();
+    return std::move(current->content);
+  }
+
+  core::Result<Current> read_current(const std::string& name) override {
     const std::string file = where(name);
     const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      if (errno == ENOENT) return std::optional<std::string>{};
+      if (errno == ENOENT) return Current{};
       return io_error("cannot read", file, errno);
     }
-    std::string text;
+    Current current{std::string(), age_of(fd)};
     char buffer[65536];
     ssize_t got = 0;
     while ((got = ::read(fd, buffer, sizeof buffer)) > 0 || (got < 0 && errno == EINTR))
-      if (got > 0) text.append(buffer, static_cast<std::size_t>(got));
+      if (got > 0) current.content->append(buffer, static_cast<std::size_t>(got));
     const int saved = errno;
     ::close(fd);
     if (got < 0) return io_error("cannot read", file, saved);
-    return std::optional<std::string>(std::move(text));
+    return current;
   }
 
   core::Status remove(const std::string& name) override {
@@ -155,7 +181,7 @@ public:
   core::Result<std::optional<std::string>> update(const std::string& name, const Decide& decide) override {
     GuardLock guard(where(name + ".guard"));
     if (!guard.ok()) return guard.error();
-    auto current = read(name);
+    auto current = read_current(name);
     if (!current) return current.error();
     auto change = decide(*current);
     if (!change) return change.error();
@@ -165,7 +191,7 @@ public:
     else if (change->kind == Change::Kind::remove)
       applied = remove(name);
     if (!applied) return applied.error();
-    return current;
+    return std::move(current->content);
   }
 
 private:

@@ -6,6 +6,7 @@
 // through ssh (deploy/ssh_driver.cpp). Ledger, Journal and Lease are
 // written once against this interface, so every kind of target gets the
 // same crash safety.
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -40,10 +41,26 @@ public:
   // Removes the file (absent is fine) and fsyncs the folder.
   virtual core::Status remove(const std::string& name) = 0;
 
+  // A file as it is now, with its age: the time since it was last
+  // replaced, by the clock of the machine that holds the folder (its
+  // modification time against that machine's "now"). Both readings come
+  // from one clock, so the age means the same whatever the clock of this
+  // machine says (the lease judges expiry by it). A negative difference (the
+  // clock went back) is an age of 0; nullopt when there is no file, or the
+  // holding machine cannot tell.
+  struct Current {
+    std::optional<std::string> content; // nullopt: no such file
+    std::optional<std::chrono::milliseconds> age;
+  };
+  // The whole file and its age. Files that update() changes are replaced
+  // by rename(2), so this is a whole one, old or new.
+  virtual core::Result<Current> read_current(const std::string& name) = 0;
+
   // Read-modify-write of a small file under an exclusive lock that the
   // operating system drops when its holder dies (flock on "<name>.guard").
-  // `decide` sees the current content and answers what to do; the answer is
-  // applied atomically (temporary file, fsync, rename, folder fsync). A
+  // `decide` sees the current content and its age and answers what to do;
+  // the answer is applied atomically (temporary file, fsync, rename, folder
+  // fsync), so a written file's age starts again from 0. A
   // store that cannot hold the lock across calls (ssh) applies the answer
   // only if the file is still what `decide` saw, and otherwise calls
   // `decide` again: it must depend on its argument only. An error from
@@ -53,7 +70,7 @@ public:
     Kind kind = Kind::keep;
     std::string text; // for write
   };
-  using Decide = std::function<core::Result<Change>(const std::optional<std::string>& current)>;
+  using Decide = std::function<core::Result<Change>(const Current& current)>;
   virtual core::Result<std::optional<std::string>> update(const std::string& name, const Decide& decide) = 0;
 };
 

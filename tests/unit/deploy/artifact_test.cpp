@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "../../integration/support/spawn.hpp"
+#include "../support/file_size_limit.hpp"
 #include "../support/temp_dir.hpp"
 #include "core/interrupt.hpp"
 #include "deploy/artifact.hpp"
@@ -859,6 +860,28 @@ TEST_CASE("unpack_archive enforces the size and entry limits") {
   CHECK_FALSE(fs::exists(dir.path() / "out"));
   limits.max_entries = 20;
   CHECK(unpack(dir.path() / "many.tar.gz", dir.path() / "out", limits)->files == 20);
+}
+
+TEST_CASE("unpack_archive names the file in the release folder when a write fails, and removes the folder") {
+  TempDir dir;
+  const fs::path tree = dir.path() / "tree";
+  fs::create_directories(tree / "public");
+  dir.write("tree/public/index.html", "<h1>v2</h1>\n");
+  dir.write("tree/public/big.bin", noise(64 * 1024));
+  must_run({"tar", "-C", tree.string(), "-czf", dir.file("release.tar.gz"), "."});
+  auto artifact = OpenedArtifact::open(dir.path() / "release.tar.gz");
+  REQUIRE(artifact.ok());
+  const fs::path dest = dir.path() / "releases/.partial-1";
+  core::Result<deploy::UnpackStats> result = deploy::UnpackStats{};
+  {
+    const test_support::FileSizeLimit limit(16 * 1024);
+    result = deploy::unpack_archive(*artifact, dest, {});
+  }
+  REQUIRE_FALSE(result.ok());
+  INFO(result.error().message);
+  CHECK(result.error().kind == ErrorKind::runtime);
+  CHECK(contains(result.error().message, "cannot write " + (dest / "public/big.bin").string() + ": File too large"));
+  CHECK_FALSE(fs::exists(dest));
 }
 
 TEST_CASE("unpack_archive refuses what is not an archive and an existing destination") {

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -20,6 +21,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using deploy::Heartbeat;
 using deploy::Lease;
+using deploy::LeaseClock;
 using deploy::LeaseOwner;
 
 namespace {
@@ -84,7 +86,8 @@ TEST_CASE("lease: a second holder is blocked by a message naming the first") {
   CHECK(contains(message, "alice (gitlab job https://gitlab.example/acme/app/-/jobs/5, pid " +
                               std::to_string(::getpid())));
   CHECK(contains(message, "acquired at "));
-  CHECK(contains(message, "expiring at "));
+  CHECK(contains(message, "last renewed "));
+  CHECK(contains(message, " ago by the target's clock, expires in "));
   CHECK(contains(message, "--wait-lock DUR"));
   CHECK(contains(message, "shipgate lock release --force --reason TEXT"));
   CHECK_FALSE(second.held());
@@ -113,8 +116,10 @@ TEST_CASE("lease: the lock file is JSON with millisecond RFC 3339 times") {
   const std::string expires = json["expires_at"];
   CHECK(expires.size() == std::string("2026-11-21T21:50:00.250Z").size());
   CHECK(expires.back() == 'Z');
+  CHECK(json["ttl_ms"] == 1500);
   const auto info = deploy::LeaseInfo::from_json(json);
   CHECK(info.expires_at - info.acquired_at == 1500ms);
+  CHECK(info.ttl == 1500ms);
 }
 
 TEST_CASE("lease: waiting for the lock") {
@@ -144,27 +149,130 @@ TEST_CASE("lease: waiting for the lock") {
   }
 }
 
-TEST_CASE("lease: expiry is judged by the reader's clock (clock skew)") {
+// ---------------------------------------------------------------- clock skew
+// Runners' clocks may be off by any amount; only the target's clock, which
+// stamps the lock file's modification time, decides whether a lease expired.
+
+namespace {
+
+// The lock file as last renewed `ago` by the target's (this machine's) clock.
+void renewed_ago(const fs::path& dir, std::chrono::milliseconds ago) {
+  fs::last_write_time(dir / "lock", fs::file_time_type::clock::now() - ago);
+}
+
+LeaseClock skewed(std::chrono::milliseconds skew) {
+  return [skew] { return std::chrono::system_clock::now() + skew; };
+}
+
+} // namespace
+
+TEST_CASE("lease: a reader whose clock is an hour off does not take a live lease") {
   test_support::TempDir dir;
-  const auto real_now = std::chrono::system_clock::now();
-  SUBCASE("a holder whose clock is an hour behind writes a lease that has already expired") {
-    Lease behind(dir.path(), owner("alice"), 10min, [real_now] { return real_now - 1h; });
-    Lease punctual(dir.path(), owner("bob"), 10min);
-    REQUIRE(behind.acquire(0ms).ok());
-    REQUIRE(punctual.acquire(0ms).ok());
-    auto renewed = behind.renew();
-    REQUIRE_FALSE(renewed.ok());
-    CHECK(renewed.error().kind == core::ErrorKind::blocked);
-    CHECK(contains(renewed.error().message, "bob"));
+  Lease holder(dir.path(), owner("alice"), 1min);
+  REQUIRE(holder.acquire(0ms).ok());
+  for (const auto skew : {1h, -1h}) {
+    CAPTURE(skew.count());
+    Lease reader(dir.path(), owner("bob"), 1min, skewed(skew));
+    auto blocked = reader.acquire(0ms);
+    REQUIRE_FALSE(blocked.ok());
+    CHECK(blocked.error().kind == core::ErrorKind::blocked);
+    CHECK(contains(blocked.error().message, "held by alice"));
+    CHECK(contains(blocked.error().message, " ago by the target's clock, expires in "));
   }
-  SUBCASE("a reader whose clock is ahead takes over only past the expiry") {
-    Lease holder(dir.path(), owner("alice"), 1min, [real_now] { return real_now; });
-    Lease slightly_ahead(dir.path(), owner("bob"), 1min, [real_now] { return real_now + 30s; });
-    Lease far_ahead(dir.path(), owner("carol"), 1min, [real_now] { return real_now + 2min; });
+  // Still live after 59 s without a renewal, by the target's clock.
+  renewed_ago(dir.path(), 59s);
+  for (const auto skew : {1h, -1h, 0h}) {
+    CAPTURE(skew.count());
+    Lease reader(dir.path(), owner("bob"), 1min, skewed(skew));
+    CHECK_FALSE(reader.acquire(0ms).ok());
+  }
+  CHECK(holder.renew().ok());
+}
+
+TEST_CASE("lease: a holder whose clock is an hour off keeps its lease") {
+  test_support::TempDir dir;
+  for (const auto skew : {1h, -1h}) {
+    CAPTURE(skew.count());
+    // Behind: its expires_at is already past by the others' clocks; ahead:
+    // it is an hour away. Neither matters.
+    Lease holder(dir.path(), owner("alice"), 1min, skewed(skew));
+    Lease punctual(dir.path(), owner("bob"), 1min);
     REQUIRE(holder.acquire(0ms).ok());
-    CHECK_FALSE(slightly_ahead.acquire(0ms).ok());
-    CHECK(far_ahead.acquire(0ms).ok());
+    CHECK_FALSE(punctual.acquire(0ms).ok());
+    CHECK(holder.renew().ok());
+    renewed_ago(dir.path(), 61s);
+    CHECK(punctual.acquire(0ms).ok()); // and not renewed for its TTL: gone
+    CHECK_FALSE(holder.renew().ok());
+    REQUIRE(punctual.release().ok());
   }
+}
+
+TEST_CASE("lease: a lease not renewed for its TTL by the target's clock is taken, whatever the reader's clock") {
+  test_support::TempDir dir;
+  for (const auto skew : {1h, -1h, 0h}) {
+    CAPTURE(skew.count());
+    Lease holder(dir.path(), owner("alice"), 1min);
+    REQUIRE(holder.acquire(0ms).ok());
+    renewed_ago(dir.path(), 61s);
+    auto stale = Lease::read(dir.path());
+    REQUIRE(stale.ok());
+    REQUIRE(stale->has_value());
+    CHECK((*stale)->expired(std::chrono::system_clock::now() - 1h));
+    CHECK(contains((*stale)->describe_expiry(), "expired "));
+    Lease reader(dir.path(), owner("bob"), 1min, skewed(skew));
+    REQUIRE(reader.acquire(0ms).ok());
+    auto renewed = holder.renew();
+    REQUIRE_FALSE(renewed.ok());
+    CHECK(contains(renewed.error().message, "bob"));
+    REQUIRE(reader.release().ok());
+  }
+}
+
+TEST_CASE("lease: the holder's TTL judges, not the reader's") {
+  test_support::TempDir dir;
+  SUBCASE("a short promise expires for a reader with a long TTL") {
+    Lease holder(dir.path(), owner("alice"), 10s);
+    REQUIRE(holder.acquire(0ms).ok());
+    renewed_ago(dir.path(), 11s);
+    Lease reader(dir.path(), owner("bob"), 1h);
+    CHECK(reader.acquire(0ms).ok());
+  }
+  SUBCASE("a long promise holds against a reader with a short TTL") {
+    Lease holder(dir.path(), owner("alice"), 1h);
+    REQUIRE(holder.acquire(0ms).ok());
+    renewed_ago(dir.path(), 11s);
+    Lease reader(dir.path(), owner("bob"), 10s);
+    CHECK_FALSE(reader.acquire(0ms).ok());
+  }
+}
+
+TEST_CASE("lease: a lease of an older version (no ttl_ms) is judged by expires_at - renewed_at") {
+  test_support::TempDir dir;
+  // Written by a holder whose clock was an hour behind, with a 1 min TTL:
+  // by the reader's clock it expired long ago.
+  const auto then = std::chrono::system_clock::now() - 1h;
+  const nlohmann::json old = {
+      {"schema", 1},
+      {"owner", {{"user", "dave"}, {"host", "runner-7.example.com"}, {"pid", 1}}},
+      {"token", "0123456789abcdef0123456789abcdef"},
+      {"acquired_at", core::format_rfc3339_millis(then - 5min)},
+      {"renewed_at", core::format_rfc3339_millis(then)},
+      {"expires_at", core::format_rfc3339_millis(then + 1min)}};
+  dir.write("lock", old.dump() + "\n");
+  auto read = Lease::read(dir.path());
+  REQUIRE(read.ok());
+  REQUIRE(read->has_value());
+  CHECK((*read)->ttl == 0ms);
+  CHECK((*read)->promised_ttl() == std::optional<std::chrono::milliseconds>(1min));
+
+  Lease reader(dir.path(), owner("bob"), 1h);
+  auto blocked = reader.acquire(0ms);
+  REQUIRE_FALSE(blocked.ok());
+  CHECK(contains(blocked.error().message, "dave"));
+  renewed_ago(dir.path(), 59s);
+  CHECK_FALSE(reader.acquire(0ms).ok());
+  renewed_ago(dir.path(), 61s);
+  CHECK(reader.acquire(0ms).ok());
 }
 
 TEST_CASE("lease: a lease held by a killed process on this host is stale at once") {
@@ -280,6 +388,84 @@ TEST_CASE("lease: a heartbeat notices that the lease was taken") {
   Lease other(dir.path(), owner("bob"), 1h);
   REQUIRE(other.acquire(0ms).ok());
   CHECK(wait_until([&] { return heartbeat.lost(); }, 3s));
+}
+
+namespace {
+
+// A local store whose updates can be made to fail or to hang, as a target
+// that stops answering does.
+class FlakyStore final : public deploy::StateStore {
+public:
+  explicit FlakyStore(const fs::path& dir) : m_inner(deploy::make_local_state_store(dir)) {}
+  std::string describe() const override { return m_inner->describe(); }
+  core::Status ensure() override { return m_inner->ensure(); }
+  core::Result<bool> exists() override { return m_inner->exists(); }
+  core::Status append(const std::string& name, const std::string& line) override { return m_inner->append(name, line); }
+  core::Result<std::optional<std::string>> read(const std::string& name) override { return m_inner->read(name); }
+  core::Result<Current> read_current(const std::string& name) override { return m_inner->read_current(name); }
+  core::Status remove(const std::string& name) override { return m_inner->remove(name); }
+  core::Result<std::optional<std::string>> update(const std::string& name, const Decide& decide) override {
+    ++updates;
+    while (hanging.load())
+      std::this_thread::sleep_for(5ms);
+    if (failures.load() > 0) {
+      --failures;
+      return core::make_error(core::ErrorKind::runtime, "the target does not answer");
+    }
+    return m_inner->update(name, decide);
+  }
+
+  std::atomic<int> updates{0};
+  std::atomic<int> failures{0};
+  std::atomic<bool> hanging{false};
+
+private:
+  std::shared_ptr<deploy::StateStore> m_inner;
+};
+
+} // namespace
+
+TEST_CASE("lease: a heartbeat retries a failed renewal") {
+  test_support::TempDir dir;
+  auto store = std::make_shared<FlakyStore>(dir.path());
+  constexpr auto ttl = 3s;
+  Lease holder(store, owner("alice"), ttl);
+  REQUIRE(holder.acquire(0ms).ok());
+  const int after_acquire = store->updates.load();
+  store->failures = 1;
+  Heartbeat heartbeat(holder, ttl);
+  // The first renewal (after 1 s) fails, the next one (after 2 s) succeeds.
+  REQUIRE(wait_until([&] { return store->updates.load() >= after_acquire + 2; }, 10s));
+  CHECK(store->failures.load() == 0);
+  CHECK_FALSE(heartbeat.lost());
+  CHECK(std::chrono::steady_clock::now() - holder.confirmed_at() < ttl);
+}
+
+TEST_CASE("lease: a heartbeat that cannot renew for a whole TTL reports the lease lost") {
+  test_support::TempDir dir;
+  auto store = std::make_shared<FlakyStore>(dir.path());
+  constexpr auto ttl = 600ms;
+  Lease holder(store, owner("alice"), ttl);
+  REQUIRE(holder.acquire(0ms).ok());
+  const auto confirmed = holder.confirmed_at();
+  SUBCASE("renewals fail") { store->failures = 1000; }
+  SUBCASE("a renewal hangs") { store->hanging = true; }
+  Heartbeat heartbeat(holder, ttl);
+  // Lost exactly once the TTL has passed on this machine's steady clock:
+  // by then the target's clock may let another run take the lease.
+  std::chrono::steady_clock::duration lost_after{};
+  REQUIRE(wait_until(
+      [&] {
+        if (!heartbeat.lost()) return false;
+        lost_after = std::chrono::steady_clock::now() - confirmed;
+        return true;
+      },
+      10s));
+  CHECK(lost_after >= ttl);
+  store->hanging = false;
+  store->failures = 0;
+  std::this_thread::sleep_for(300ms);
+  CHECK(heartbeat.lost()); // for good, even if the target answers again
 }
 
 TEST_CASE("lease: a heartbeat with a long TTL stops promptly") {

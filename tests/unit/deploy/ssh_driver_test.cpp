@@ -447,23 +447,25 @@ TEST_CASE("ssh driver: the remote state store appends, reads, removes and update
   CHECK_FALSE(value_of(store->read("ledger.jsonl")).has_value());
 
   using Change = deploy::StateStore::Change;
-  auto seen = value_of(store->update("lock", [](const std::optional<std::string>& current) -> core::Result<Change> {
-    CHECK_FALSE(current.has_value());
+  using Current = deploy::StateStore::Current;
+  auto seen = value_of(store->update("lock", [](const Current& current) -> core::Result<Change> {
+    CHECK_FALSE(current.content.has_value());
+    CHECK_FALSE(current.age.has_value());
     return Change{Change::Kind::write, "held by run 1\n"};
   }));
   CHECK_FALSE(seen.has_value());
   CHECK(read_file(root / ".shipgate" / "lock") == "held by run 1\n");
   CHECK(fs::exists(root / ".shipgate" / "lock.guard"));
-  seen = value_of(store->update("lock", [](const std::optional<std::string>&) -> core::Result<Change> {
+  seen = value_of(store->update("lock", [](const Current&) -> core::Result<Change> {
     return Change{Change::Kind::keep, ""};
   }));
   CHECK(seen == std::optional<std::string>("held by run 1\n"));
-  const auto refused = store->update("lock", [](const std::optional<std::string>&) -> core::Result<Change> {
+  const auto refused = store->update("lock", [](const Current&) -> core::Result<Change> {
     return core::make_error(ErrorKind::blocked, "the lock is held");
   });
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().message == "the lock is held");
-  seen = value_of(store->update("lock", [](const std::optional<std::string>&) -> core::Result<Change> {
+  seen = value_of(store->update("lock", [](const Current&) -> core::Result<Change> {
     return Change{Change::Kind::remove, ""};
   }));
   CHECK(seen == std::optional<std::string>("held by run 1\n"));
@@ -480,18 +482,19 @@ TEST_CASE("ssh driver: a state update that raced another writer is decided again
   auto other = second->state_store();
   check_ok(store->ensure());
   using Change = deploy::StateStore::Change;
+  using Current = deploy::StateStore::Current;
 
   // The other writer gets in between this update's read and its write.
   std::vector<std::optional<std::string>> seen;
-  auto last = value_of(store->update("lock", [&](const std::optional<std::string>& current) -> core::Result<Change> {
-    seen.push_back(current);
+  auto last = value_of(store->update("lock", [&](const Current& current) -> core::Result<Change> {
+    seen.push_back(current.content);
     if (seen.size() == 1) {
-      const auto raced = other->update("lock", [](const std::optional<std::string>&) -> core::Result<Change> {
+      const auto raced = other->update("lock", [](const Current&) -> core::Result<Change> {
         return Change{Change::Kind::write, "other"};
       });
       CHECK(raced.ok());
     }
-    return Change{Change::Kind::write, "mine after " + current.value_or("nothing")};
+    return Change{Change::Kind::write, "mine after " + current.content.value_or("nothing")};
   }));
   REQUIRE(seen.size() == 2);
   CHECK_FALSE(seen[0].has_value());
@@ -503,16 +506,16 @@ TEST_CASE("ssh driver: a state update that raced another writer is decided again
   // decided on it is checked against the host first.
   write_file(root / ".shipgate" / "lock", "changed on the host");
   seen.clear();
-  last = value_of(store->update("lock", [&](const std::optional<std::string>& current) -> core::Result<Change> {
-    seen.push_back(current);
+  last = value_of(store->update("lock", [&](const Current& current) -> core::Result<Change> {
+    seen.push_back(current.content);
     return Change{Change::Kind::keep, ""};
   }));
   CHECK(last == std::optional<std::string>("changed on the host"));
   CHECK(seen.back() == std::optional<std::string>("changed on the host"));
 
   // Two threads incrementing one counter: no update is lost.
-  const auto increment = [](const std::optional<std::string>& current) -> core::Result<Change> {
-    const int value = current ? std::stoi(*current) : 0;
+  const auto increment = [](const Current& current) -> core::Result<Change> {
+    const int value = current.content ? std::stoi(*current.content) : 0;
     return Change{Change::Kind::write, std::to_string(value + 1)};
   };
   std::atomic<int> failures{0};
@@ -525,6 +528,42 @@ TEST_CASE("ssh driver: a state update that raced another writer is decided again
   b.join();
   CHECK(failures.load() == 0);
   CHECK(read_file(root / ".shipgate" / "counter") == "16");
+}
+
+TEST_CASE("ssh driver: the age of a state file is measured by the host's clock") {
+  REQUIRE_SSHD();
+  SshServer server;
+  const fs::path root = server.root();
+  auto store = server.driver(root)->state_store();
+  check_ok(store->ensure());
+  using Change = deploy::StateStore::Change;
+  using Current = deploy::StateStore::Current;
+
+  const fs::path lock = root / ".shipgate" / "lock";
+  write_file(lock, "old\n");
+  fs::last_write_time(lock, fs::file_time_type::clock::now() - 90s);
+  const auto old = value_of(store->read_current("lock"));
+  CHECK(old.content == std::optional<std::string>("old\n"));
+  REQUIRE(old.age.has_value());
+  CHECK(*old.age >= 90s);
+  CHECK(*old.age < 100s);
+
+  std::optional<std::chrono::milliseconds> seen;
+  (void)value_of(store->update("lock", [&](const Current& current) -> core::Result<Change> {
+    seen = current.age;
+    return Change{Change::Kind::write, "new\n"};
+  }));
+  REQUIRE(seen.has_value());
+  CHECK(*seen >= 90s);
+  const auto renewed = value_of(store->read_current("lock"));
+  REQUIRE(renewed.age.has_value());
+  CHECK(*renewed.age < 10s); // replaced: its age starts again
+
+  // The host's clock set back (a modification time ahead of it) gives 0.
+  fs::last_write_time(lock, fs::file_time_type::clock::now() + 1h);
+  CHECK(value_of(store->read_current("lock")).age == std::optional<std::chrono::milliseconds>(0ms));
+  fs::remove(lock);
+  CHECK_FALSE(value_of(store->read_current("lock")).age.has_value());
 }
 
 TEST_CASE("ssh driver: plan commands run on the host with their argv, environment, folder and status") {

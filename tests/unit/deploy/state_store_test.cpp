@@ -55,10 +55,11 @@ std::vector<std::string> names_in(const fs::path& dir) {
 
 // One increment of the number in `name`: read, add one, write back.
 core::Status increment(StateStore& store, const std::string& name) {
-  auto seen = store.update(name, [](const std::optional<std::string>& current) -> core::Result<Change> {
+  auto seen = store.update(name, [](const StateStore::Current& current) -> core::Result<Change> {
+    const auto& text = current.content;
     int value = 0;
-    if (current && std::from_chars(current->data(), current->data() + current->size(), value).ec != std::errc())
-      return core::make_error(core::ErrorKind::runtime, "counter is \"" + *current + "\"");
+    if (text && std::from_chars(text->data(), text->data() + text->size(), value).ec != std::errc())
+      return core::make_error(core::ErrorKind::runtime, "counter is \"" + *text + "\"");
     return Change{Change::Kind::write, std::to_string(value + 1)};
   });
   if (!seen) return seen.error();
@@ -179,8 +180,8 @@ TEST_CASE("state store: update keeps, writes and removes as decided") {
   auto store = deploy::make_local_state_store(dir.path());
   std::vector<std::optional<std::string>> seen;
   auto answer = [&](Change change) {
-    return [&seen, change](const std::optional<std::string>& current) -> core::Result<Change> {
-      seen.push_back(current);
+    return [&seen, change](const StateStore::Current& current) -> core::Result<Change> {
+      seen.push_back(current.content);
       return change;
     };
   };
@@ -218,11 +219,48 @@ TEST_CASE("state store: update keeps, writes and removes as decided") {
   CHECK(mode_of(dir.path() / "lock.guard") == 0600);
 }
 
+TEST_CASE("state store: a file's age is its modification time against this machine's clock") {
+  test_support::TempDir dir;
+  auto store = deploy::make_local_state_store(dir.path());
+  auto absent = store->read_current("lock");
+  REQUIRE(absent.ok());
+  CHECK_FALSE(absent->content.has_value());
+  CHECK_FALSE(absent->age.has_value());
+
+  const std::string file = dir.write("lock", "old\n");
+  fs::last_write_time(file, fs::file_time_type::clock::now() - 90s);
+  auto old = store->read_current("lock");
+  REQUIRE(old.ok());
+  CHECK(old->content == std::optional<std::string>("old\n"));
+  REQUIRE(old->age.has_value());
+  CHECK(*old->age >= 90s);
+  CHECK(*old->age < 100s);
+
+  std::optional<std::chrono::milliseconds> seen;
+  auto written = store->update("lock", [&](const StateStore::Current& current) -> core::Result<Change> {
+    seen = current.age;
+    return Change{Change::Kind::write, "new\n"};
+  });
+  REQUIRE(written.ok());
+  REQUIRE(seen.has_value());
+  CHECK(*seen >= 90s);
+  auto renewed = store->read_current("lock");
+  REQUIRE(renewed.ok());
+  REQUIRE(renewed->age.has_value());
+  CHECK(*renewed->age < 10s); // replaced: its age starts again
+
+  // A modification time ahead of the clock (the clock was set back) is an age of 0.
+  fs::last_write_time(file, fs::file_time_type::clock::now() + 1h);
+  auto ahead = store->read_current("lock");
+  REQUIRE(ahead.ok());
+  CHECK(ahead->age == std::optional<std::chrono::milliseconds>(0ms));
+}
+
 TEST_CASE("state store: an error from decide is returned as is and changes nothing") {
   test_support::TempDir dir;
   auto store = deploy::make_local_state_store(dir.path());
   dir.write("lock", "kept\n");
-  auto refused = store->update("lock", [](const std::optional<std::string>&) -> core::Result<Change> {
+  auto refused = store->update("lock", [](const StateStore::Current&) -> core::Result<Change> {
     return core::make_error(core::ErrorKind::blocked, "held by alice");
   });
   REQUIRE_FALSE(refused.ok());
@@ -277,7 +315,7 @@ TEST_CASE("state store: the guard is released when its holder is killed mid-upda
   const pid_t child = start_child([&] {
     ::close(ready[0]);
     auto store = deploy::make_local_state_store(dir.path());
-    (void)store->update("lock", [&](const std::optional<std::string>&) -> core::Result<Change> {
+    (void)store->update("lock", [&](const StateStore::Current&) -> core::Result<Change> {
       (void)!::write(ready[1], "1", 1);
       for (;;)
         ::pause(); // killed here, with the guard held
@@ -295,7 +333,7 @@ TEST_CASE("state store: the guard is released when its holder is killed mid-upda
   CHECK(exit_status(child) == -1);
   CHECK_FALSE(flock_held(dir.path() / "lock.guard"));
   auto store = deploy::make_local_state_store(dir.path());
-  auto seen = store->update("lock", [](const std::optional<std::string>&) -> core::Result<Change> {
+  auto seen = store->update("lock", [](const StateStore::Current&) -> core::Result<Change> {
     return Change{Change::Kind::write, "after\n"};
   });
   REQUIRE(seen.ok());
