@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <openssl/rand.h>
 #include <unistd.h>
 
@@ -174,7 +175,14 @@ std::optional<milliseconds> LeaseInfo::promised_ttl() const {
   // whatever that clock said; a lease that never renewed has renewed_at = acquired_at.
   const core::SystemTime renewed = renewed_at != core::SystemTime{} ? renewed_at : acquired_at;
   if (renewed == core::SystemTime{}) return std::nullopt;
-  return std::chrono::duration_cast<milliseconds>(expires_at - renewed);
+  // Times read from a file can sit at either end of the clock: the
+  // difference is taken without overflow, and an expiry before the renewal
+  // promises nothing (the lease is expired).
+  std::int64_t promised = 0;
+  if (__builtin_sub_overflow(expires_at.time_since_epoch().count(), renewed.time_since_epoch().count(), &promised))
+    promised = expires_at > renewed ? std::numeric_limits<std::int64_t>::max() : 0;
+  if (promised < 0) promised = 0;
+  return std::chrono::duration_cast<milliseconds>(core::SystemTime::duration(promised));
 }
 
 bool LeaseInfo::expired(core::SystemTime reader_now) const {

@@ -468,6 +468,24 @@ TEST_CASE("lease: a heartbeat that cannot renew for a whole TTL reports the leas
   CHECK(heartbeat.lost()); // for good, even if the target answers again
 }
 
+TEST_CASE("lease: times at the ends of the clock promise nothing and overflow nothing") {
+  // Found by the lease fuzz target: an expires_at before 1677 saturates at
+  // the clock's start, and expires_at - renewed_at overflowed (UBSan).
+  deploy::LeaseInfo info;
+  info.acquired_at = info.renewed_at = std::chrono::system_clock::now();
+  for (const char* far : {"1013-01-01T00:05:10.000Z", "0001-01-01T00:00:00.000Z"}) {
+    CAPTURE(far);
+    info.expires_at = *core::parse_time_millis(far);
+    CHECK(info.promised_ttl() == std::optional<std::chrono::milliseconds>(0ms));
+  }
+  info.expires_at = *core::parse_time_millis("9999-12-31T23:59:59.999Z");
+  REQUIRE(info.promised_ttl().has_value());
+  CHECK(*info.promised_ttl() > 24h * 365 * 200);
+  info.renewed_at = info.acquired_at = *core::parse_time_millis("1013-01-01T00:00:00.000Z");
+  REQUIRE(info.promised_ttl().has_value());
+  CHECK(*info.promised_ttl() > 0ms);
+}
+
 TEST_CASE("lease: a heartbeat with a long TTL stops promptly") {
   test_support::TempDir dir;
   Lease holder(dir.path(), owner("alice"), 1h);
