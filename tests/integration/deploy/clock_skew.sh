@@ -36,6 +36,18 @@ TTL_MS=3000
 for tool in faketime unshare hostname; do
   command -v "$tool" >/dev/null || { echo "clock-skew: $tool is needed (apt-get install faketime util-linux hostname)" >&2; exit 2; }
 done
+# libfaketime is preloaded into shipgate. A clang sanitizer build (the
+# runtime linked in statically, as scripts/test.sh builds it) hangs in
+# libfaketime's start-up before main; such a binary cannot run this test,
+# which then reports itself skipped (exit 77) rather than passed. The
+# lease's skew logic is covered under the sanitizers by the unit tests
+# (tests/unit/deploy/lease_test.cpp, with skewed clocks).
+probe="${1:-${SHIPGATE:-}}"
+if [[ -x "$probe" ]] && ! ASAN_OPTIONS=verify_asan_link_order=0 timeout 20 faketime -f '+1h' "$probe" --version >/dev/null 2>&1; then
+  echo "clock-skew: SKIPPED: $probe does not run under libfaketime (a sanitizer build hangs in it);" \
+    "run this test with a plain build: SHIPGATE_TEST_BUILD=plain bash scripts/test.sh" >&2
+  exit 77
+fi
 fleet_begin clock-skew 1 "${1:-}"
 REAL_SHIPGATE="$SHIPGATE"
 "$MAKE_ARTIFACTS" "$ART" 4.0.0 || { echo "clock-skew: cannot build the artifacts" >&2; exit 2; }
