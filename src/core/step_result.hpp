@@ -2,6 +2,7 @@
 // One result model for every step (gate, deploy, smoke, rollback). Steps
 // fill it; renderers in render/ only format it.
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -67,5 +68,15 @@ struct StepResult {
   SystemTime started_at{};
   SystemTime finished_at{};
 };
+
+// A copy with `edit` applied to every text a renderer may write: strings
+// and object keys of JSON, every field of a result (not its enums, numbers,
+// times, output names or checks_label). The redactor runs here, on the
+// model, before any format escapes a secret (`"` to `\"`, `&` to `&amp;`) or
+// cuts it short, which would hide it from a redactor that only sees the
+// written bytes.
+using TextEdit = std::function<std::string(std::string_view)>;
+nlohmann::json map_strings(const nlohmann::json& value, const TextEdit& edit);
+StepResult map_strings(const StepResult& result, const TextEdit& edit);
 
 } // namespace core

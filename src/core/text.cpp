@@ -76,9 +76,16 @@ std::string sanitize_utf8(std::string_view text) {
   return out;
 }
 
+namespace {
+CutGuard g_cut_guard;
+} // namespace
+
+void set_cut_guard(CutGuard guard) { g_cut_guard = std::move(guard); }
+
 std::string truncate(std::string_view text, std::size_t max_bytes) {
   if (text.size() <= max_bytes) return std::string(text);
   std::size_t cut = max_bytes;
+  if (g_cut_guard) cut = std::min(cut, g_cut_guard(text, cut));
   while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
   std::string out(text.substr(0, cut));
   out += "… [truncated " + std::to_string(text.size() - cut) + " bytes]";
@@ -156,6 +163,62 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
 
 bool starts_with(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
+}
+
+
+namespace {
+
+std::string_view markdown_escape_char(char c) {
+  switch (c) {
+  case '&':
+    return "&amp;";
+  case '<':
+    return "&lt;";
+  case '>':
+    return "&gt;";
+  case '|':
+    return "&#124;"; // an entity is never a cell separator, even after a backslash
+  case '\\':
+    return "\\\\";
+  case '`':
+    return "\\`";
+  case '[':
+    return "\\[";
+  case ']':
+    return "\\]";
+  case '*':
+    return "\\*";
+  case '_':
+    return "\\_";
+  case '~':
+    return "\\~";
+  case '$':
+    return "\\$"; // GitHub renders $...$ as math
+  case '#':
+    return "\\#";
+  case '\n':
+  case '\r':
+  case '\t':
+    return " ";
+  default:
+    return {};
+  }
+}
+
+} // namespace
+
+std::string markdown_escape(std::string_view text) {
+  const std::string clean = sanitize_utf8(text);
+  std::string out;
+  out.reserve(clean.size() + clean.size() / 8);
+  for (const char c : clean) {
+    const std::string_view escaped = markdown_escape_char(c);
+    if (escaped.empty())
+      out += c;
+    else
+      out += escaped;
+  }
+  return out;
 }
 
 } // namespace core

@@ -1,6 +1,7 @@
 #pragma once
 // Text helpers shared by readers and renderers.
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,15 @@ bool is_clean_text(std::string_view text);
 // Cuts to at most `max_bytes` on a UTF-8 boundary, appending a note saying
 // how much was dropped.
 std::string truncate(std::string_view text, std::size_t max_bytes);
+// Where a cut at `cut` may fall instead (at most `cut`): a cut through a
+// secret would leave a part the redactor no longer recognises, so the
+// process's redactor moves it to where that secret starts. Set by io::Output.
+using CutGuard = std::function<std::size_t(std::string_view text, std::size_t cut)>;
+void set_cut_guard(CutGuard guard);
+// `text` sanitized, flattened to one line and escaped for Markdown (GitHub
+// flavoured): punctuation that is markup gets a backslash, `& < > |` become
+// entities. The redactor masks a secret in this form too.
+std::string markdown_escape(std::string_view text);
 // First line of `text`, truncated.
 std::string first_line(std::string_view text, std::size_t max_bytes);
 

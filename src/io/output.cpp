@@ -1,5 +1,7 @@
 #include "io/output.hpp"
 
+#include "core/text.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -61,15 +63,31 @@ core::Status FileSink::close() {
   return core::ok_status();
 }
 
+namespace {
+// The Output whose redactor guards core::truncate: the newest one alive.
+const Output* g_cut_guard_owner = nullptr;
+} // namespace
+
 Output::Output(Redactor redactor, std::FILE* out, std::FILE* err)
     : m_redactor(std::move(redactor)), m_out(out), m_err(err) {
   m_out_stream = std::make_unique<RedactingStream>(
       m_redactor, [this](std::string_view text) { std::fwrite(text.data(), 1, text.size(), m_out); });
   m_err_stream = std::make_unique<RedactingStream>(
       m_redactor, [this](std::string_view text) { std::fwrite(text.data(), 1, text.size(), m_err); });
+  // Texts are cut short (transcripts, excerpts of a response) long before
+  // they are written; a cut through a secret would leave a part no
+  // redactor recognises.
+  g_cut_guard_owner = this;
+  core::set_cut_guard([this](std::string_view text, std::size_t cut) { return m_redactor.safe_cut(text, cut); });
 }
 
-Output::~Output() { flush(); }
+Output::~Output() {
+  flush();
+  if (g_cut_guard_owner == this) {
+    g_cut_guard_owner = nullptr;
+    core::set_cut_guard(nullptr);
+  }
+}
 
 void Output::out(std::string_view text) { m_out_stream->write(text); }
 void Output::err(std::string_view text) { m_err_stream->write(text); }

@@ -25,12 +25,18 @@ public:
   Redactor() = default;
   // Secrets: the values of the variables named in `secret_names`, and of
   // every variable whose name ends in _TOKEN, _PASSWORD, _SECRET or _KEY.
+  // Each secret is masked as it is and in the forms others encode it in:
+  // JSON-escaped, HTML/XML-escaped, percent-encoded (with `%20` or `+`) and
+  // inside Base64 text at each alignment (values of 8 bytes or more).
   static Redactor from_environment(const ci::Environment& env, const std::vector<std::string>& secret_names);
 
   void add_secret(std::string_view value);
   bool empty() const { return m_secrets.empty(); }
   std::size_t longest() const { return m_longest; }
   std::string redact(std::string_view text) const;
+  // `cut`, or an earlier position if a cut there would split a secret:
+  // where the secret starts, so it is dropped whole rather than in part.
+  std::size_t safe_cut(std::string_view text, std::size_t cut) const;
   // Finds the earliest secret at or after `from`; returns npos if none.
   std::size_t find_next(std::string_view text, std::size_t from, std::size_t& length) const;
 

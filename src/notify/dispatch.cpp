@@ -5,6 +5,7 @@
 
 #include <openssl/rand.h>
 
+#include "core/step_result.hpp"
 #include "core/text.hpp"
 #include "core/time.hpp"
 #include "notify/mail.hpp"
@@ -49,10 +50,32 @@ std::string label(const OutboxEntry& entry) {
   return entry.channel + (entry.recipients.empty() ? "" : " (" + core::join(entry.recipients) + ")");
 }
 
+// Every credential the plan's channels name, masked from the start: the
+// message is rendered before the first delivery reads them, and its data
+// can hold anything a step saw (a command's output, a response body).
+void mask_channel_secrets(const deploy::NotifySpec& notify, const ci::Environment& env, io::Output& output) {
+  auto read = [&](const std::string& name) {
+    const auto value = name.empty() ? std::nullopt : env.get(name);
+    if (value) output.add_secret(*value);
+    return value.value_or("");
+  };
+  for (const auto& channel : notify.channels) {
+    read(channel.password_env);
+    read(channel.oauth_token_env);
+    WebhookSettings settings;
+    settings.url = channel.url_env.empty() ? channel.url : read(channel.url_env);
+    settings.secret = read(channel.secret_env);
+    if (channel.type != "smtp")
+      for (const auto& value : webhook_secrets(settings)) output.add_secret(value);
+  }
+}
+
 } // namespace
 
 Dispatcher::Dispatcher(const deploy::NotifySpec& notify, const ci::Environment& env, io::Output& output)
-    : m_notify(notify), m_env(env), m_output(output) {}
+    : m_notify(notify), m_env(env), m_output(output) {
+  mask_channel_secrets(notify, env, output);
+}
 
 RateLimiter* Dispatcher::budget(const std::string& name) {
   const auto* channel = find_channel(m_notify, name);
@@ -158,11 +181,15 @@ DispatchReport Dispatcher::send(const EventRequest& request) {
   std::vector<std::string> names;
   for (const auto& path : request.attachments) {
     names.push_back(fs::path(path).filename().string());
-    message.attachments.push_back({path, fs::path(path).filename().string(), ""});
+    message.attachments.push_back({path, m_output.redactor().redact(fs::path(path).filename().string()), ""});
   }
   data["attachments"] = names;
   data["has_attachments"] = !names.empty();
   if (!data.contains("has_failed")) data["has_failed"] = data.contains("failed") && !data["failed"].empty();
+  // Masked here, before a template escapes a secret for HTML or a channel
+  // for JSON, and before the data itself goes into the outbox and the
+  // generic webhook's payload.
+  data = core::map_strings(data, [this](std::string_view text) { return m_output.redactor().redact(text); });
   message.data = data;
   Templates templates{m_notify.language, m_notify.templates.empty() ? std::nullopt
                                                                     : std::optional<fs::path>(m_notify.templates)};

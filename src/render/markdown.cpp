@@ -13,43 +13,6 @@ constexpr std::size_t k_cell_bytes = 300;   // one table cell, before escaping
 constexpr std::size_t k_note_reserve = 400; // room kept for the truncation note
 constexpr std::size_t k_min_max_bytes = 1024;
 
-std::string_view escape_char(char c) {
-  switch (c) {
-  case '&':
-    return "&amp;";
-  case '<':
-    return "&lt;";
-  case '>':
-    return "&gt;";
-  case '|':
-    return "&#124;"; // an entity is never a cell separator, even after a backslash
-  case '\\':
-    return "\\\\";
-  case '`':
-    return "\\`";
-  case '[':
-    return "\\[";
-  case ']':
-    return "\\]";
-  case '*':
-    return "\\*";
-  case '_':
-    return "\\_";
-  case '~':
-    return "\\~";
-  case '$':
-    return "\\$"; // GitHub renders $...$ as math
-  case '#':
-    return "\\#";
-  case '\n':
-  case '\r':
-  case '\t':
-    return " ";
-  default:
-    return {};
-  }
-}
-
 // A line starting with "-", "+", "=" or "12." would become a list or heading.
 std::string escape_line_start(std::string text) {
   if (text.empty()) return text;
@@ -206,19 +169,7 @@ std::string cut(std::string text, std::size_t max_bytes) {
 
 } // namespace
 
-std::string markdown_escape(std::string_view text) {
-  const std::string clean = core::sanitize_utf8(text);
-  std::string out;
-  out.reserve(clean.size() + clean.size() / 8);
-  for (const char c : clean) {
-    const std::string_view escaped = escape_char(c);
-    if (escaped.empty())
-      out += c;
-    else
-      out += escaped;
-  }
-  return out;
-}
+std::string markdown_escape(std::string_view text) { return core::markdown_escape(text); }
 
 std::string render_markdown(const core::StepResult& result, const ci::CiContext& context, std::size_t max_bytes) {
   max_bytes = std::max(max_bytes, k_min_max_bytes);

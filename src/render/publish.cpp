@@ -90,10 +90,26 @@ void write_artifacts(const core::StepResult& result, const ci::CiContext& contex
   if (!options.dotenv_path.empty()) write_dotenv(result, options.dotenv_path, output, errors);
 }
 
+// The result and context with every secret masked, before a format
+// escapes or truncates it: the written bytes are redacted again anyway, but
+// by then a secret holding `"`, `&` or `,` may no longer look like itself.
+core::StepResult masked(const core::StepResult& result, const io::Redactor& redactor) {
+  return core::map_strings(result, [&](std::string_view text) { return redactor.redact(text); });
+}
+
+ci::CiContext masked(ci::CiContext context, const io::Redactor& redactor) {
+  for (std::string* text : {&context.commit, &context.branch, &context.pipeline_url, &context.job_url, &context.user,
+                            &context.environment})
+    *text = redactor.redact(*text);
+  return context;
+}
+
 } // namespace
 
-std::vector<core::Error> publish(const core::StepResult& result, const ci::CiContext& context,
+std::vector<core::Error> publish(const core::StepResult& unmasked, const ci::CiContext& unmasked_context,
                                  const PublishOptions& options, io::Output& output) {
+  const core::StepResult result = masked(unmasked, output.redactor());
+  const ci::CiContext context = masked(unmasked_context, output.redactor());
   Errors errors;
   const bool color = use_color(options.color, context);
   output.out(options.quiet ? render_headline(result, color) : terminal_text(result, context, color));

@@ -1,10 +1,13 @@
 #include <doctest/doctest.h>
+#include <openssl/evp.h>
 
 #include <map>
 #include <string>
 #include <vector>
 
 #include "ci/context.hpp"
+#include "core/text.hpp"
+#include "io/output.hpp"
 #include "io/redactor.hpp"
 
 namespace {
@@ -147,4 +150,87 @@ TEST_CASE("flushing emits what was held back, once") {
   redacting.flush();
   redacting.flush();
   CHECK(out == "hello *** and secret-value!");
+}
+
+TEST_CASE("a secret is masked in the forms others encode it in") {
+  io::Redactor redactor;
+  const std::string secret = "p\"a\\s/s w&o<r>d+%";
+  redactor.add_secret(secret);
+  // JSON (as a service echoes it), HTML/XML, a URL's query, Base64.
+  CHECK(redactor.redact(R"({"token": "p\"a\\s/s w&o<r>d+%"})") == R"({"token": "***"})");
+  CHECK(redactor.redact(R"({"token": "p\"a\\s\/s w&o<r>d+%"})") == R"({"token": "***"})");
+  CHECK(redactor.redact(R"({"body": "{\"token\": \"p\\\"a\\\\s/s w&o<r>d+%\"}"})") == R"({"body": "{\"token\": \"***\"}"})");
+  CHECK(redactor.redact("<v>p&quot;a\\s/s w&amp;o&lt;r&gt;d+%</v>") == "<v>***</v>");
+  CHECK(redactor.redact("<v>p\"a\\s/s w&amp;o&lt;r&gt;d+%</v>") == "<v>***</v>");
+  CHECK(redactor.redact("?t=p%22a%5Cs%2Fs%20w%26o%3Cr%3Ed%2B%25&x=1") == "?t=***&x=1");
+  CHECK(redactor.redact("?t=p%22a%5Cs%2Fs+w%26o%3Cr%3Ed%2B%25&x=1") == "?t=***&x=1");
+  CHECK(redactor.redact("?t=p%22a%5cs%2fs%20w%26o%3cr%3ed%2b%25") == "?t=***");
+}
+
+TEST_CASE("a secret inside Base64 text is masked at every alignment") {
+  io::Redactor redactor;
+  const std::string secret = "hunter2-correct-horse";
+  redactor.add_secret(secret);
+  for (const std::string prefix : {"", "u", "us", "user:"}) {
+    const std::string text = prefix + secret + "!tail";
+    std::string encoded(4 * ((text.size() + 2) / 3) + 1, '\0');
+    encoded.resize(static_cast<std::size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                                             reinterpret_cast<const unsigned char*>(text.data()),
+                                                             static_cast<int>(text.size()))));
+    const std::string masked = redactor.redact("Authorization: Basic " + encoded);
+    CAPTURE(prefix);
+    CHECK(masked.find("***") != std::string::npos);
+    // What is left of the Base64 text no longer decodes to the secret's
+    // middle: at most one group of 4 characters on either side survives.
+    CHECK(masked.size() < std::string("Authorization: Basic ").size() + encoded.size() - 16);
+  }
+}
+
+TEST_CASE("encoded forms do not mask ordinary text: an alphanumeric secret has only itself and its Base64") {
+  io::Redactor redactor;
+  redactor.add_secret("abcd");
+  CHECK(redactor.redact("abcd YWJj abc%64") == "*** YWJj abc%64");
+}
+
+TEST_CASE("the password of a URL in any variable is a secret, as written and decoded") {
+  const auto redactor = from_env({{"ORDERS_DATABASE_URL", "postgres://app:p%40ss%2Fw0rd@127.0.0.1:5432/orders"},
+                                  {"CACHE_URL", "redis://127.0.0.1:6379/0"},
+                                  {"MIRROR", "https://user@mirror.example/x:y@z"}});
+  CHECK(redactor.redact("url=postgres://app:p%40ss%2Fw0rd@127.0.0.1/orders") == "url=postgres://app:***@127.0.0.1/orders");
+  CHECK(redactor.redact("password p@ss/w0rd refused") == "password *** refused");
+  // No password in the URL: nothing of it is a secret.
+  CHECK(redactor.redact("redis://127.0.0.1:6379/0 https://user@mirror.example/x:y@z") ==
+        "redis://127.0.0.1:6379/0 https://user@mirror.example/x:y@z");
+}
+
+TEST_CASE("a secret is masked in its Markdown-escaped form") {
+  io::Redactor redactor;
+  redactor.add_secret("a*b_c|d\\e");
+  CHECK(redactor.redact("key a\\*b\\_c&#124;d\\\\e shown") == "key *** shown");
+}
+
+TEST_CASE("a cut never splits a secret: it moves to where the secret starts") {
+  io::Redactor redactor;
+  redactor.add_secret("0123456789");
+  const std::string text = "head 0123456789 tail";
+  CHECK(redactor.safe_cut(text, 9) == 5);   // inside the secret
+  CHECK(redactor.safe_cut(text, 5) == 5);   // before it
+  CHECK(redactor.safe_cut(text, 15) == 15); // just after it
+  CHECK(redactor.safe_cut(text, 99) == text.size());
+}
+
+TEST_CASE("while an Output is alive, core::truncate drops a secret it would cut whole") {
+  const std::string secret = "sk-live-0123456789abcdef";
+  const std::string body = "{\"authorization\": \"Bearer " + secret + "\", \"more\": \"...\"}";
+  const std::size_t inside = body.find(secret) + 6;
+  CHECK(core::truncate(body, inside).find("sk-liv") != std::string::npos); // no Output: a plain cut
+  std::FILE* sink = std::tmpfile();
+  {
+    io::Output output(io::Redactor::from_environment(ci::Environment({{"API_TOKEN", secret}}), {}), sink, sink);
+    const std::string cut = core::truncate(body, inside);
+    CHECK(cut.find("sk-") == std::string::npos);
+    CHECK(cut.rfind("{\"authorization\": \"Bearer … [truncated", 0) == 0);
+  }
+  std::fclose(sink);
+  CHECK(core::truncate(body, inside).find("sk-liv") != std::string::npos); // the guard ends with it
 }

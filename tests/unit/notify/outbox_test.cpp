@@ -4,9 +4,11 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <memory>
 #include <thread>
 
 #include "../support/temp_dir.hpp"
+#include "notify/dispatch.hpp"
 #include "notify/outbox.hpp"
 
 using namespace std::chrono_literals;
@@ -220,4 +222,56 @@ TEST_CASE("outbox: a rate budget used up for longer than allowed leaves the entr
   CHECK(calls == 1);
   CHECK(report.delivered.size() == 1);
   CHECK(report.pending.size() == 1);
+}
+
+TEST_CASE("dispatch: a secret in the event's data is masked in the outbox, the message and its data") {
+  test_support::TempDir dir;
+  deploy::NotifySpec notify;
+  notify.present = true;
+  notify.outbox = (dir.path() / "outbox").string();
+  // A malformed signing secret fails the delivery at once (permanent), after
+  // the message was queued; the robot is never routed, yet its URL is masked.
+  deploy::NotifyChannelSpec hook;
+  hook.name = "hook";
+  hook.type = "webhook";
+  hook.url = "http://127.0.0.1:9/hook";
+  hook.secret_env = "HOOK_SECRET";
+  deploy::NotifyChannelSpec robot_channel;
+  robot_channel.name = "robot";
+  robot_channel.type = "dingtalk";
+  robot_channel.url_env = "ROBOT_URL";
+  notify.channels = {hook, robot_channel};
+  notify.roles["developer"] = {"hook"};
+  const std::string token = "s3c\"ret&<v4lue>";
+  const std::string robot = "http://127.0.0.1:9/robot/send?access_token=robot-0123456789";
+  const ci::Environment env({{"HOOK_SECRET", "whsec_%%%"}, {"ROBOT_URL", robot}, {"API_TOKEN", token}});
+  // Closed after the Output, which flushes into it when it goes.
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> sink(std::tmpfile(), &std::fclose);
+  io::Output output(io::Redactor::from_environment(env, {}), sink.get(), sink.get());
+  notify::Dispatcher dispatcher(notify, env, output);
+  notify::EventRequest request;
+  request.event = "deploy-failed";
+  request.data = {{"headline", "FAIL: token " + token + " refused"},
+                  {"reason", "curl " + robot},
+                  {"failed", {"login [" + token + "]"}}};
+  const auto report = dispatcher.send(request);
+  std::vector<std::string> warnings;
+  auto entries = notify::Outbox::open(notify.outbox)->entries(warnings);
+  REQUIRE(entries.ok());
+  REQUIRE(entries->size() == 1);
+  const auto& message = entries->front().message;
+  CHECK(message.data["headline"] == "FAIL: token *** refused");
+  CHECK(message.data["reason"] == "curl ***");
+  CHECK(message.data["failed"][0] == "login [***]");
+  for (const auto& text : {message.subject, message.text, message.html, message.markdown, message.data.dump()}) {
+    CHECK(text.find("s3c") == std::string::npos);
+    CHECK(text.find("robot-0123456789") == std::string::npos);
+  }
+  for (const auto& file : std::filesystem::directory_iterator(notify.outbox)) {
+    if (!file.is_regular_file()) continue;
+    std::ifstream in(file.path());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(text.find("s3c") == std::string::npos);
+    CHECK(text.find("robot-0123456789") == std::string::npos);
+  }
 }

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/text.hpp"
 #include "render/publish.hpp"
 
 namespace {
@@ -146,5 +147,65 @@ TEST_CASE("colour follows the mode and the terminal") {
   render::publish(sample(), context, options, output);
   CHECK(fixture.stdout_text() == "\x1b[31mFAIL\x1b[0m: 1 A-level failure\nFAIL: 1 A-level failure\n"
                                  "\x1b[31mFAIL\x1b[0m: 1 A-level failure\n");
+  fs::remove_all(fixture.dir);
+}
+
+TEST_CASE("map_strings edits every text of a result and of its JSON details, keys included") {
+  core::StepResult result = sample();
+  result.checks[0].transcript = "sent x";
+  result.warnings = {"x warned"};
+  result.summary_lines = {"x line"};
+  result.text_view = "x view";
+  result.markdown_view = "x markdown";
+  result.details = {{"x key", {"x item", 7, true, nullptr}}, {"nested", {{"deeper", "x"}}}};
+  const auto edited = core::map_strings(result, [](std::string_view text) {
+    return core::replace_all(std::string(text), "x", "Y");
+  });
+  CHECK(edited.checks[0].transcript == "sent Y");
+  CHECK(edited.warnings[0] == "Y warned");
+  CHECK(edited.summary_lines[0] == "Y line");
+  CHECK(edited.text_view == "Y view");
+  CHECK(edited.markdown_view == "Y markdown");
+  CHECK(edited.details == nlohmann::json{{"Y key", {"Y item", 7, true, nullptr}}, {"nested", {{"deeper", "Y"}}}});
+  CHECK(edited.outputs[0].first == "verdict"); // names stay
+  CHECK(edited.exit_code == result.exit_code);
+}
+
+TEST_CASE("a secret that every format escapes is masked in every output") {
+  // `"` `\` `&` `<` for JSON, XML and Markdown; `,` and `%` for annotations.
+  const std::string secret = "tok\"en\\v&a<l,u%e-0123456789";
+  Fixture fixture;
+  io::Redactor redactor;
+  redactor.add_secret(secret);
+  io::Output output(redactor, fixture.out, fixture.err);
+  core::StepResult result = sample();
+  result.findings = {{core::Finding::Severity::error, "[A] test_login[" + secret + "]", "token " + secret + " refused",
+                      "a.py", 3}};
+  // Markdown cuts cells at about 300 bytes: the secret straddles the cut.
+  result.checks[0].explanation = std::string(290, 'x') + secret;
+  result.checks[0].transcript = "Authorization: Bearer " + secret;
+  result.details = {{"failures", {{{"message", "token " + secret}}}}};
+  ci::CiContext context;
+  context.provider = ci::Provider::github;
+  context.github_step_summary = (fixture.dir / "summary.md").string();
+  context.github_output = (fixture.dir / "output.txt").string();
+  render::PublishOptions options;
+  options.json_path = (fixture.dir / "result.json").string();
+  options.junit_path = (fixture.dir / "result.xml").string();
+  options.markdown_path = (fixture.dir / "result.md").string();
+  options.color = render::ColorMode::never;
+  CHECK(render::publish(result, context, options, output).empty());
+  // The part before the first escaped character: any form of the secret holds it.
+  const std::string part = "tok";
+  for (const auto& text : {fixture.stdout_text(), read(options.json_path), read(options.junit_path),
+                           read(options.markdown_path), read(context.github_step_summary)}) {
+    CHECK(text.find(part + "\\\"") == std::string::npos); // JSON
+    CHECK(text.find(part + "&quot;") == std::string::npos); // XML
+    CHECK(text.find("en\\\\v") == std::string::npos);      // Markdown, JSON
+    CHECK(text.find("a&lt;l") == std::string::npos);        // XML, Markdown
+    CHECK(text.find("l%2Cu%25e") == std::string::npos);     // annotations
+    CHECK((text.find("***") != std::string::npos || text.find("\\*\\*\\*") != std::string::npos)); // Markdown escapes it
+  }
+  CHECK(nlohmann::json::parse(read(options.json_path))["failures"][0]["message"] == "token ***");
   fs::remove_all(fixture.dir);
 }
