@@ -814,7 +814,11 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
   mark.reason = entry.reason;
   mark.finished_at = std::chrono::system_clock::now();
   append_ledgers(run, mark, ledger_errors);
-  if (ok || !stranded.empty()) run.close_journals();
+  // Without its entry or its bad mark the journal stays: it holds the
+  // entry, and the next run writes both (the bad mark keeps the version it
+  // left from being deployed again).
+  const bool recorded = ledger_errors.empty();
+  if ((ok && recorded) || (!ok && !stranded.empty())) run.close_journals();
   run.unlock();
   result.details["version"] = target->version;
   result.details["release"] = target->release;
@@ -825,12 +829,19 @@ core::Result<core::StepResult> run_rollback(const RollbackRequest& request, cons
   result.details["elapsed_seconds"] = elapsed;
   result.details["switch_seconds"] = switch_seconds(result.checks, "");
   result.details["outcome"] = entry.outcome;
-  if (ok) {
+  if (ok && recorded) {
     result.verdict = core::Verdict::pass;
     result.exit_code = core::ExitCode::success;
     result.headline = "PASS: " + options.environment + " is back on " + target->version + " (release " +
                       target->release + "), verified in " + format_seconds(elapsed) + "; " + live->version +
                       " is marked bad until `shipgate release unblock`";
+  } else if (ok) {
+    result.verdict = core::Verdict::fail;
+    result.exit_code = core::ExitCode::runtime;
+    result.headline = "FAIL: " + options.environment + " is back on " + target->version + " (release " +
+                      target->release + ") and verified, but the ledger could not record it (" + ledger_errors.front() +
+                      "); the next deploy-stage or rollback writes the entry and marks " + live->version +
+                      " bad from the journal";
   } else {
     result.verdict = core::Verdict::fail;
     result.exit_code = core::ExitCode::rollback_failed;

@@ -145,7 +145,9 @@ core::Result<core::StepResult> show_status(const TargetOptions& options, const E
     auto lease = Lease::read(*store);
     if (!lease) out.lock = "unreadable: " + lease.error().message;
     else if (*lease) {
-      out.lock = "held by " + (*lease)->owner.describe() + " until " + time_text((*lease)->expires_at);
+      // Judged by the target's clock where the store reports the lease's
+      // age: the holder's expires_at is on the holder's clock.
+      out.lock = "held by " + (*lease)->owner.describe() + ", " + (*lease)->describe_expiry();
       out.item["lock"] = (*lease)->to_json();
     }
     auto journal = unit.journal->read();

@@ -411,6 +411,38 @@ check_rc 0 "the next deploy (1.3), space freed"
 check "the ledger records 1.2's deploy (completed from the journal)" test -n "$(release_of 1.2)"
 status_json "$WORK/status-after.json"
 check_eq "$(jq -c '[.targets[0].journal_pending // false, .targets[0].drift]' "$WORK/status-after.json")" '[false,false]' "status: journal pending, drift"
+
+begin "the disk fills during a rollback, before its ledger entry and bad mark"
+rm -f "$DISK/filler"
+version=1.0
+for _ in $(seq 12); do
+  deploy "$version"
+  [[ "$RC" == 0 ]] || break
+  size="$(stat -c %s "$(ledger_file)")"
+  last="$(tail -n 1 "$(ledger_file)" | wc -c)"
+  (( size % 4096 + 2 * last + 64 > 4096 )) && break
+  [[ "$version" == 1.0 ]] && version=1.1 || version=1.0
+done
+check_rc 0 "deploys until the ledger's last block is nearly full again"
+left="$version"
+sg rollback --plan "$PLAN" --env test --var DISK="$DISK" --var PORT="$PORT" --var LOG="$WORK/events.log" \
+  --var FILL_AT=start --reason "disk test" --json "$WORK/rollback-full.json"
+check "the rollback does not report a success it could not record (exit 3)" test "$RC" == 3
+check "the output names the ledger" output_has "$(ledger_file)"
+check "the output says the next run writes the entry" output_has "writes the entry"
+check "the ledger has no torn line" ledger_valid
+check "the journal is kept for the next run" test -e "$WEB/.shipgate/journal.jsonl"
+check "the lock is released" no_lock
+rm -f "$DISK/filler"
+status_json "$WORK/status-after-rollback.json"
+check_rc 0 "status, space freed"
+deploy "$left" --json "$WORK/redeploy-bad.json"
+check_rc 4 "deploying $left again is refused: the next run completed the rollback's entry and bad mark"
+check_eq "$(jq -r --arg v "$left" 'select(.event == "mark-bad" and .version == $v) | .event' "$(ledger_file)" | head -n 1)" \
+  mark-bad "the ledger marks $left bad"
+check_eq "$(jq -r 'select(.event == "rollback") | .outcome' "$(ledger_file)" | tail -n 1)" succeeded \
+  "the ledger records the rollback as succeeded"
+check "the journal is gone" no_journal
 unmount_disk
 
 echo "full_disk: $PASSED passed, $FAILED failed"
