@@ -367,6 +367,7 @@ Heartbeat::Heartbeat(Lease& lease, milliseconds ttl)
       next = std::chrono::steady_clock::now();
       auto renewed = m_lease.renew();
       if (!renewed && renewed.error().kind == core::ErrorKind::blocked) {
+        m_taken.store(true);
         m_lost.store(true); // taken over, removed, or unreadable: not ours any more
         return;
       }
@@ -380,6 +381,12 @@ bool Heartbeat::lost() const {
   // lease; a late success must not make it ours again in the run's eyes.
   if (std::chrono::steady_clock::now() - m_lease.confirmed_at() >= m_ttl) m_lost.store(true);
   return m_lost.load();
+}
+
+std::string Heartbeat::lost_reason() const {
+  if (m_taken.load()) return "the deploy lock was taken over by someone else (shipgate lock release --force?)";
+  return "the deploy lock could not be renewed for its whole TTL of " + seconds_text(m_ttl) +
+         " (the target unreachable or too slow?); another run may take it now";
 }
 
 Heartbeat::~Heartbeat() { stop(); }

@@ -139,6 +139,8 @@ public:
   ~Heartbeat();
   void stop();
   bool lost() const;
+  // Why lost() is true: the lease was taken, or it was not renewed in time.
+  std::string lost_reason() const;
 
 private:
   Lease& m_lease;
@@ -146,6 +148,7 @@ private:
   std::chrono::milliseconds m_interval;
   std::atomic<bool> m_stop{false};
   mutable std::atomic<bool> m_lost{false};
+  std::atomic<bool> m_taken{false}; // a renewal found the lease no longer ours
   std::thread m_thread;
 };
 

@@ -348,7 +348,8 @@ std::string Run::stop_reason() const {
   if (m_deadline_length.count() > 0 && SteadyClock::now() >= m_deadline)
     return "the planned deadline of " + format_seconds(m_deadline_length.count() / 1000.0) +
            " passed before the release was verified";
-  if (lease_lost()) return "the deploy lock was taken over by someone else (shipgate lock release --force?)";
+  for (const auto& beat : m_heartbeats)
+    if (beat->lost()) return beat->lost_reason();
   return {};
 }
 

@@ -388,6 +388,7 @@ TEST_CASE("lease: a heartbeat notices that the lease was taken") {
   Lease other(dir.path(), owner("bob"), 1h);
   REQUIRE(other.acquire(0ms).ok());
   CHECK(wait_until([&] { return heartbeat.lost(); }, 3s));
+  CHECK(heartbeat.lost_reason().find("taken over") != std::string::npos);
 }
 
 namespace {
@@ -466,6 +467,9 @@ TEST_CASE("lease: a heartbeat that cannot renew for a whole TTL reports the leas
   store->failures = 0;
   std::this_thread::sleep_for(300ms);
   CHECK(heartbeat.lost()); // for good, even if the target answers again
+  // Not "taken over": nobody took it, it ran out.
+  CHECK(heartbeat.lost_reason().find("could not be renewed") != std::string::npos);
+  CHECK(heartbeat.lost_reason().find("taken over") == std::string::npos);
 }
 
 TEST_CASE("lease: times at the ends of the clock promise nothing and overflow nothing") {
