@@ -377,16 +377,21 @@ check "the sweep reached two successes in a row" test "$successes" -ge 2
 
 begin "the disk fills after the switch and the ledger's entry needs a new block"
 mount_disk 8m
-# Deploys until the next entry will not fit in the ledger's last block.
-version=1.0
-for _ in $(seq 12); do
-  deploy "$version"
-  [[ "$RC" == 0 ]] || break
-  size="$(stat -c %s "$(ledger_file)")"
-  last="$(tail -n 1 "$(ledger_file)" | wc -c)"
-  (( size % 4096 + last + 64 > 4096 )) && break
-  [[ "$version" == 1.0 ]] && version=1.1 || version=1.0
-done
+# Deploys 1.0 and 1.1 in turn until ENTRIES more entries (of about the
+# last one's size) will not fit in the ledger's last block; sets version
+# (the last deployed), size and last.
+fill_ledger_block() { # ENTRIES
+  version=1.0
+  for _ in $(seq 12); do
+    deploy "$version"
+    [[ "$RC" == 0 ]] || break
+    size="$(stat -c %s "$(ledger_file)")"
+    last="$(tail -n 1 "$(ledger_file)" | wc -c)"
+    (( size % 4096 + $1 * last + 64 > 4096 )) && break
+    [[ "$version" == 1.0 ]] && version=1.1 || version=1.0
+  done
+}
+fill_ledger_block 1
 check_rc 0 "deploys until the ledger's last block is nearly full"
 check "the next entry needs a new block (ledger: $size bytes, its last entry: $last)" test "$((size % 4096 + last + 64))" -gt 4096
 before="$(live_release)"
@@ -414,15 +419,7 @@ check_eq "$(jq -c '[.targets[0].journal_pending // false, .targets[0].drift]' "$
 
 begin "the disk fills during a rollback, before its ledger entry and bad mark"
 rm -f "$DISK/filler"
-version=1.0
-for _ in $(seq 12); do
-  deploy "$version"
-  [[ "$RC" == 0 ]] || break
-  size="$(stat -c %s "$(ledger_file)")"
-  last="$(tail -n 1 "$(ledger_file)" | wc -c)"
-  (( size % 4096 + 2 * last + 64 > 4096 )) && break
-  [[ "$version" == 1.0 ]] && version=1.1 || version=1.0
-done
+fill_ledger_block 2 # the rollback's entry and the bad mark
 check_rc 0 "deploys until the ledger's last block is nearly full again"
 left="$version"
 sg rollback --plan "$PLAN" --env test --var DISK="$DISK" --var PORT="$PORT" --var LOG="$WORK/events.log" \
