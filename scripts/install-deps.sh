@@ -29,6 +29,8 @@ packages=(
   clang libclang-rt-14-dev
   # lock leases under clock skew: a runner whose clock is off
   faketime
+  # metric analysis of canaries against a real Prometheus server
+  prometheus
 )
 
 missing=()

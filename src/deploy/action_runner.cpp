@@ -4,6 +4,9 @@
 #include <filesystem>
 #include <thread>
 
+#include "deploy/analysis.hpp"
+#include "deploy/plan_analysis.hpp"
+
 #include "core/interrupt.hpp"
 #include "core/text.hpp"
 #include "core/time.hpp"
@@ -53,6 +56,66 @@ std::string names_of(const std::vector<Unit*>& units) {
   std::string out;
   for (const Unit* unit : units) out += (out.empty() ? "" : ", ") + unit->name();
   return out;
+}
+
+bool is_deadline(const std::string& stop) {
+  return core::starts_with(stop, "the planned deadline");
+}
+
+// What `deploy-stage --resume` or `--abort` said to a waiting run.
+struct Signal {
+  bool resume = false;
+  std::string by; // who; "someone" when the CI user is unknown
+};
+
+// Waits for `deploy-stage --resume` or `--abort` (a control.json naming
+// this run on the service's first target). The wait is journalled as a
+// "pause" on every target of the service, which is how those commands find
+// the run; it does not count against the deadline. Fails when the run must
+// stop for another reason (interrupted, lock lost).
+core::Result<Signal> wait_for_signal(Run& run, const std::string& service, const std::string& announcement) {
+  const auto start = SteadyClock::now();
+  auto units = units_of(run.env(), service);
+  run.for_each(units, [&](Unit& unit) { run.journal(unit, "pause", "begin", {{"run", run.run_id()}}); });
+  run.progress(announcement + ": run `shipgate deploy-stage --resume` (or --abort) with the same --plan and --env "
+               "to go on");
+  auto store = units.front()->driver->state_store();
+  std::string verdict, by;
+  for (;;) {
+    const std::string stop = run.stop_reason();
+    if (!stop.empty() && !is_deadline(stop)) return core::make_error(ErrorKind::runtime, stop);
+    auto control = store->read("control.json");
+    if (control && *control) {
+      const auto value = nlohmann::json::parse(**control, nullptr, false);
+      if (value.is_object() && value.value("run", "") == run.run_id()) {
+        verdict = value.value("action", "");
+        by = value.value("by", "");
+        (void)store->remove("control.json");
+        if (verdict == "resume" || verdict == "abort") break;
+      }
+    }
+    std::this_thread::sleep_for(k_pause_poll);
+  }
+  run.extend_deadline(std::chrono::duration_cast<Milliseconds>(SteadyClock::now() - start));
+  run.for_each(units, [&](Unit& unit) { run.journal(unit, "pause", "done", {{"decision", verdict}, {"by", by}}); });
+  return Signal{verdict == "resume", by.empty() ? std::string("someone") : by};
+}
+
+// The analysis' wait between two samples: stopped by an interruption or a
+// lost lock; like a pause, not counted against the deadline.
+std::string analysis_wait(Run& run, Milliseconds duration) {
+  const auto start = SteadyClock::now();
+  const auto until = start + duration;
+  std::string stop;
+  while (SteadyClock::now() < until) {
+    stop = run.stop_reason();
+    if (!stop.empty() && !is_deadline(stop)) break;
+    stop.clear();
+    std::this_thread::sleep_for(std::min<Milliseconds>(
+        k_pause_poll, std::chrono::duration_cast<Milliseconds>(until - SteadyClock::now())));
+  }
+  run.extend_deadline(std::chrono::duration_cast<Milliseconds>(SteadyClock::now() - start));
+  return stop;
 }
 
 } // namespace
@@ -121,6 +184,7 @@ core::Status ActionRunner::dispatch(const Action& action, const ServiceSpec& ser
   case Action::Kind::restore_config: return restore(action, log);
   case Action::Kind::verify: return verify(action, service, rolling_back, plan, log, check);
   case Action::Kind::pause: return core::ok_status(); // run_forward waits itself
+  case Action::Kind::analysis: return analysis(action, service, log, check);
   }
   return core::ok_status();
 }
@@ -331,6 +395,58 @@ core::Status ActionRunner::verify(const Action& action, const ServiceSpec& servi
   return done;
 }
 
+core::Status ActionRunner::analysis(const Action& action, const ServiceSpec& service, std::string& log,
+                                    core::Check& check) {
+  const AnalysisSpec& spec = action.analysis ? *action.analysis : *service.analysis;
+  auto url = prometheus_url(spec, m_run.m_context.env);
+  if (!url) return url.error();
+  for (const auto& secret : url_secrets(*url)) m_run.m_context.output.add_secret(secret);
+  const std::string label = service.name + (action.batch_label.empty() ? "" : ", " + action.batch_label);
+  m_run.progress("analysis of " + label + ": " + std::to_string(spec.count) + " round(s) of " +
+                 std::to_string(spec.queries.size()) + " query(ies) from Prometheus at " + display_url(*url));
+  PrometheusClient client(*url, query_timeout(spec));
+  const AnalysisClock clock{[] { return SystemClock::now(); },
+                            [this](Milliseconds duration) { return analysis_wait(m_run, duration); }};
+  const AnalysisOutcome outcome = run_analysis(spec, client, clock);
+  for (const auto& record : outcome.queries) log += record.name + ":\n" + samples_transcript(record);
+  std::optional<std::string> resumed_by;
+  core::Status status = judge_analysis(spec, outcome, service.name, label, resumed_by);
+  const int batch = action.batch < 0 ? 1 : action.batch + 1;
+  nlohmann::json entry = analysis_json(service.name, batch, outcome);
+  if (resumed_by) entry["resumed_by"] = *resumed_by;
+  const std::string prefix = "analysis/" + service.name + (action.batch < 0 ? "" : "/batch" + std::to_string(batch));
+  std::lock_guard<std::mutex> guard(m_mutex);
+  m_analyses.push_back(std::move(entry));
+  for (auto& sub : query_checks(prefix, label, spec, outcome, resumed_by)) m_analysis_checks.push_back(std::move(sub));
+  if (status) check.explanation = std::string(resumed_by ? "inconclusive, resumed by " + *resumed_by : "passed") +
+                                  ": " + outcome.reason;
+  return status;
+}
+
+// What the decision means for the deploy: go on, roll back, or (no data,
+// `inconclusive: pause`) whatever `deploy-stage --resume` or `--abort` says.
+core::Status ActionRunner::judge_analysis(const AnalysisSpec& spec, const AnalysisOutcome& outcome,
+                                          const std::string& service, const std::string& label,
+                                          std::optional<std::string>& resumed_by) {
+  if (!outcome.stopped.empty()) return core::make_error(ErrorKind::runtime, outcome.stopped);
+  const std::string what = "the analysis of " + label;
+  switch (outcome.decision) {
+  case Decision::passed: return core::ok_status();
+  case Decision::failed: return core::make_error(ErrorKind::runtime, what + " failed: " + outcome.reason);
+  case Decision::inconclusive: break;
+  }
+  if (!spec.inconclusive_pause)
+    return core::make_error(ErrorKind::runtime, what + " was inconclusive (" + outcome.reason +
+                                                    "); no data is never a pass (inconclusive: fail)");
+  auto signal = wait_for_signal(m_run, service, what + " was inconclusive (" + outcome.reason + "); paused");
+  if (!signal) return signal.error();
+  if (!signal->resume)
+    return core::make_error(ErrorKind::runtime, what + " was inconclusive (" + outcome.reason + ") and " +
+                                                    signal->by + " aborted the deploy");
+  resumed_by = signal->by;
+  return core::ok_status();
+}
+
 namespace {
 
 // Whether the hosts that failed an action of their batch stay within the
@@ -354,7 +470,6 @@ bool tolerated(Run& run, const Action& action, const std::vector<Unit*>& failed,
 // A canary pause: a fixed time, or until `deploy-stage --resume`.
 core::Status pause(Run& run, const Action& action, core::Check& check) {
   const auto start = SteadyClock::now();
-  auto units = units_of(run.env(), action.service);
   if (!action.until_resume) {
     const auto until = start + action.pause;
     while (SteadyClock::now() < until) {
@@ -367,32 +482,11 @@ core::Status pause(Run& run, const Action& action, core::Check& check) {
     check.explanation = "paused " + format_seconds(seconds_since(start)) + " after the canary batch";
     return core::ok_status();
   }
-  run.for_each(units, [&](Unit& unit) { run.journal(unit, "pause", "begin", {{"run", run.run_id()}}); });
-  run.progress("paused after the canary batch of " + action.service + ": run `shipgate deploy-stage --resume` "
-               "(or --abort) with the same --plan and --env to go on");
-  auto store = units.front()->driver->state_store();
-  std::string verdict, by;
-  for (;;) {
-    const std::string stop = run.stop_reason();
-    if (!stop.empty() && !core::starts_with(stop, "the planned deadline")) return core::make_error(ErrorKind::runtime, stop);
-    auto control = store->read("control.json");
-    if (control && *control) {
-      const auto value = nlohmann::json::parse(**control, nullptr, false);
-      if (value.is_object() && value.value("run", "") == run.run_id()) {
-        verdict = value.value("action", "");
-        by = value.value("by", "");
-        (void)store->remove("control.json");
-        if (verdict == "resume" || verdict == "abort") break;
-      }
-    }
-    std::this_thread::sleep_for(k_pause_poll);
-  }
-  run.extend_deadline(std::chrono::duration_cast<Milliseconds>(SteadyClock::now() - start));
-  run.for_each(units, [&](Unit& unit) { run.journal(unit, "pause", "done", {{"decision", verdict}, {"by", by}}); });
-  const std::string who = by.empty() ? std::string("someone") : by;
-  if (verdict == "abort")
-    return core::make_error(ErrorKind::runtime, "aborted by " + who + " during the canary pause");
-  check.explanation = "resumed by " + who + " after " + format_seconds(seconds_since(start));
+  auto signal = wait_for_signal(run, action.service, "paused after the canary batch of " + action.service);
+  if (!signal) return signal.error();
+  if (!signal->resume)
+    return core::make_error(ErrorKind::runtime, "aborted by " + signal->by + " during the canary pause");
+  check.explanation = "resumed by " + signal->by + " after " + format_seconds(seconds_since(start));
   return core::ok_status();
 }
 
@@ -498,6 +592,13 @@ std::vector<std::string> touched_services(Run& run) {
 void finish_result(Run& run, ActionRunner& runner) {
   for (auto& check : runner.m_health) run.result().checks.push_back(check);
   runner.m_health.clear();
+  for (auto& check : runner.m_analysis_checks) run.result().checks.push_back(check);
+  runner.m_analysis_checks.clear();
+  if (runner.m_analyses.empty()) return;
+  nlohmann::json& all = run.result().details["analysis"];
+  if (!all.is_array()) all = nlohmann::json::array();
+  for (auto& analysis : runner.m_analyses) all.push_back(std::move(analysis));
+  runner.m_analyses.clear();
 }
 
 } // namespace deploy

@@ -6,10 +6,14 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "deploy/actions.hpp"
+#include "deploy/analysis.hpp"
 #include "deploy/run.hpp"
 
 namespace deploy {
@@ -33,6 +37,8 @@ public:
   const ResolvedPlan* rollback_plan() const { return m_rollback_plan; }
 
   std::vector<core::Check> m_health; // the smoke checks, appended to the result after the actions
+  std::vector<core::Check> m_analysis_checks; // one per query and analysis, appended after those
+  std::vector<nlohmann::json> m_analyses;     // details.analysis (docs/analysis.md)
 
 private:
   // `index`: the unit's position in the list given to each().
@@ -51,6 +57,10 @@ private:
   core::Status backup(const ServiceSpec& service, const BackupSpec& spec, std::string& log);
   core::Status verify(const Action& action, const ServiceSpec& service, bool rolling_back, const ResolvedPlan& plan,
                       std::string& log, core::Check& check);
+  // The metric analysis of the action's batch (docs/analysis.md).
+  core::Status analysis(const Action& action, const ServiceSpec& service, std::string& log, core::Check& check);
+  core::Status judge_analysis(const AnalysisSpec& spec, const AnalysisOutcome& outcome, const std::string& service,
+                              const std::string& label, std::optional<std::string>& resumed_by);
   core::Status health(const ServiceSpec& spec, const std::string& label, bool rolling_back, std::string& log,
                       std::string& headline);
   void set_colour_hooks(Unit& unit, const ResolvedPlan& plan, bool rolling_back);
@@ -85,7 +95,8 @@ std::vector<std::string> run_backward(Run& run, ActionRunner& runner, const std:
                                       const ResolvedPlan& plan, const std::string& prefix);
 // Services the run stopped or switched: what a rollback must undo.
 std::vector<std::string> touched_services(Run& run);
-// Appends the health checks the runner ran to the run's result.
+// Appends the health checks and the analyses the runner ran to the run's
+// result (its checks, and details.analysis).
 void finish_result(Run& run, ActionRunner& runner);
 
 } // namespace deploy

@@ -52,6 +52,20 @@ void add_switch(std::vector<Action>& out, const ResolvedPlan& plan, const Servic
   for (auto it = others.rbegin(); it != others.rend(); ++it) add_command(out, Action::Kind::start, **it, (*it)->start);
 }
 
+// "2 queries (error-ratio, p95-latency), 5 samples 1 min apart; failed -> roll back, no data -> roll back"
+std::string describe_analysis(const AnalysisSpec& spec) {
+  std::string names;
+  for (const auto& query : spec.queries) names += (names.empty() ? "" : ", ") + query.name;
+  const long long seconds = spec.interval.count() / 1000;
+  const std::string apart = spec.interval.count() % 1000 ? std::to_string(spec.interval.count()) + " ms"
+                            : seconds % 60 == 0 && seconds > 0 ? std::to_string(seconds / 60) + " min"
+                                                               : std::to_string(seconds) + " s";
+  return "sample " + std::to_string(spec.queries.size()) + (spec.queries.size() == 1 ? " query (" : " queries (") +
+         names + ") " + std::to_string(spec.count) + (spec.count == 1 ? " time" : " times") +
+         (spec.count > 1 ? ", " + apart + " apart" : "") + ", from Prometheus; failed -> roll back, no data -> " +
+         (spec.inconclusive_pause ? "wait for `shipgate deploy-stage --resume` (or --abort)" : "roll back");
+}
+
 std::string join_names(const std::vector<std::string>& names, const std::vector<int>& indexes) {
   std::string out;
   const std::size_t shown = indexes.size() > 8 ? 6 : indexes.size();
@@ -75,6 +89,7 @@ std::string_view to_string(Action::Kind kind) {
   case Action::Kind::restore_config: return "restore-config";
   case Action::Kind::verify: return "verify";
   case Action::Kind::pause: return "pause";
+  case Action::Kind::analysis: return "analysis";
   }
   return "?";
 }
@@ -92,6 +107,7 @@ std::string Action::describe() const {
                                 : ": point `current` at the new release (atomic rename)");
   case Kind::restore_config: return text + ": put back the configuration files snapshotted before the deploy";
   case Kind::verify: return text + ": wait until healthy, then run its health checks";
+  case Kind::analysis: return text + ": " + (analysis ? describe_analysis(*analysis) : std::string());
   case Kind::pause:
     return text + (until_resume ? ": wait until `shipgate deploy-stage --resume` (or --abort to roll back)"
                                 : ": wait " + std::to_string(pause.count() / 1000) + " s, then go on");
@@ -137,6 +153,13 @@ std::vector<Action> deploy_actions(const ResolvedPlan& plan) {
       verify.batch_label = label;
       verify.in_batch = true;
       out.push_back(verify);
+      if (service.analysis) {
+        Action analysis{Action::Kind::analysis, service.name, nullptr, nullptr};
+        analysis.batch = batch;
+        analysis.batch_label = label;
+        analysis.analysis = &*service.analysis;
+        out.push_back(analysis);
+      }
       const StrategySpec& strategy = service.strategy;
       if (b == 0 && batches.size() > 1 && strategy.kind == StrategySpec::Kind::canary &&
           (strategy.pause || strategy.pause_until_resume)) {

@@ -22,6 +22,7 @@ struct Action {
     restore_config,   // rolling back: put the snapshotted configuration files back
     verify,           // wait until healthy, then the service's health checks
     pause,            // canary: wait a while, or until `deploy-stage --resume`
+    analysis,         // sample the plan's Prometheus queries and decide (docs/analysis.md)
   };
   Kind kind = Kind::prepare;
   std::string service;             // the service the action belongs to
@@ -33,6 +34,7 @@ struct Action {
   std::string batch_label;              // "batch 2/4: web03, web04" (empty with one batch)
   Duration pause{0};                    // pause
   bool until_resume = false;            // pause
+  const AnalysisSpec* analysis = nullptr; // analysis
   std::string describe() const;    // "stop worker: systemctl stop worker"
 };
 std::string_view to_string(Action::Kind kind);
@@ -49,6 +51,8 @@ std::vector<std::string> target_names(const ServiceSpec& service);
 // others again (reverse order); verify the batch. A canary pause follows
 // the first batch. Blue-green services switch in one step (the idle colour
 // is started and verified before traffic moves: deploy/blue_green.hpp).
+// A service with an `analysis:` has it after the verify of each batch
+// (before the canary pause).
 std::vector<Action> deploy_actions(const ResolvedPlan& plan);
 
 // Rollback of the switch part for the given services (those that were

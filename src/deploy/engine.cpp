@@ -13,9 +13,11 @@
 #include "core/text.hpp"
 #include "core/time.hpp"
 #include "deploy/action_runner.hpp"
+#include "deploy/analysis.hpp"
 #include "deploy/artifact_choice.hpp"
 #include "deploy/databases.hpp"
 #include "deploy/layout.hpp"
+#include "deploy/plan_analysis.hpp"
 #include "deploy/run.hpp"
 #include "deploy/signoff.hpp"
 #include "notify/step_events.hpp"
@@ -53,6 +55,7 @@ private:
   std::optional<std::string> check_artifacts(std::optional<core::Error>& usage);
   std::optional<std::string> check_live_releases();
   std::optional<std::string> check_databases();
+  std::optional<std::string> check_analysis();
   Outcome run_changes(ActionRunner& runner);
   core::Status plan_release();
   core::Status prepare(const ServiceSpec& service, std::string& log);
@@ -92,7 +95,30 @@ std::optional<std::string> DeployRun::preflight() {
   if (auto why = check_record()) return why;
   if (auto why = check_artifacts(m_usage)) return why;
   if (auto why = check_live_releases()) return why;
+  if (auto why = check_analysis()) return why;
   return check_databases();
+}
+
+// Every metric analysis knows its Prometheus server (docs/analysis.md);
+// credentials in its URL are masked from here on.
+std::optional<std::string> DeployRun::check_analysis() {
+  std::vector<std::string> servers;
+  for (const auto& service : m_env.resolved.services) {
+    if (!service.analysis) continue;
+    auto url = prometheus_url(*service.analysis, m_context.env);
+    if (!url) {
+      const std::string why = "services." + service.name + ": " + url.error().message;
+      m_run.add_check("preflight/analysis", "every metric analysis has its Prometheus server", CheckStatus::fail, why);
+      return why;
+    }
+    for (const auto& secret : url_secrets(*url)) m_context.output.add_secret(secret);
+    const std::string shown = service.name + " -> " + display_url(*url);
+    if (std::find(servers.begin(), servers.end(), shown) == servers.end()) servers.push_back(shown);
+  }
+  if (!servers.empty())
+    m_run.add_check("preflight/analysis", "every metric analysis has its Prometheus server", CheckStatus::pass,
+                    core::join(servers));
+  return std::nullopt;
 }
 
 // Every database reachable, locked and in step with the plan.
@@ -567,7 +593,10 @@ void DeployRun::notify_outcome(core::StepResult& result) {
   if (!m_env.resolved.notify.present) return;
   const std::string outcome = result.details.value("outcome", std::string());
   const std::string thread = m_env.plan->name + "-" + m_request.version;
-  const nlohmann::json data = notify::step_data(result, m_env.plan->name, m_options.environment, m_context.ci);
+  nlohmann::json data = notify::step_data(result, m_env.plan->name, m_options.environment, m_context.ci);
+  // Every metric analysis of the run: each query, its samples, the decision (docs/analysis.md).
+  data["analysis"] = notification_analysis(result.details.value("analysis", nlohmann::json::array()));
+  data["has_analysis"] = !data["analysis"].empty();
   bool applied = false;
   // The databases' records must outlive the loop: items() of a temporary
   // would iterate freed memory.

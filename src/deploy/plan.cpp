@@ -13,6 +13,7 @@
 #include <set>
 
 #include "core/text.hpp"
+#include "deploy/plan_analysis.hpp"
 #include "deploy/plan_text.hpp"
 #include "smoke/checks_file.hpp"
 #include "smoke/yaml_reader.hpp"
@@ -27,14 +28,14 @@ using smoke::YamlReader;
 
 const std::vector<std::string> k_top_keys = {"version",  "name",     "variables", "environments", "strategy",
                                              "deadline", "lock_ttl", "signing",   "services",     "keep_releases",
-                                             "databases", "notify"};
+                                             "databases", "notify",   "analysis"};
 const std::vector<std::string> k_environment_keys = {"name",   "variables",    "deadline",
                                                      "paused", "pause_reason", "signoffs"};
 const std::vector<std::string> k_signoff_keys = {"required", "self_approval"};
 const std::vector<std::string> k_service_keys = {"artifact", "target", "depends_on",   "stop_during_switch",
                                                  "stop",     "start",  "reload",       "restart",
                                                  "health",   "shared", "config_files", "backups",
-                                                 "strategy"};
+                                                 "strategy", "analysis"};
 const std::vector<std::string> k_artifact_keys = {"source", "sha256", "max_size"};
 const std::vector<std::string> k_target_keys = {"type",       "roots",         "plugin",      "settings",
                                                 "state_dir",  "hosts",         "user",        "port",
@@ -543,6 +544,7 @@ ServiceSpec read_service(const YamlReader& reader, const YAML::Node& key, const 
     service.strategy = read_strategy(reader, *field);
     service.has_own_strategy = true;
   }
+  if (const Field* field = fields.find("analysis")) service.analysis = read_analysis(reader, *field);
   if (service.strategy.kind == StrategySpec::Kind::blue_green && service.target.kind == TargetSpec::Kind::plugin)
     reader.fail(*fields.find("strategy"), path + ": blue-green works on local and ssh targets; a plugin target "
                                                  "switches traffic its own way");
@@ -1029,6 +1031,9 @@ Plan read_plan(const YamlReader& reader, const YAML::Node& root, const std::stri
   plan.services = read_services(reader, *services);
   if (const Field* databases = fields.find("databases")) plan.databases = read_databases(reader, *databases);
   if (const Field* notify = fields.find("notify")) plan.notify = read_notify(reader, *notify);
+  if (const Field* analysis = fields.find("analysis")) plan.analysis = read_analysis(reader, *analysis);
+  for (auto& service : plan.services)
+    if (!service.analysis) service.analysis = plan.analysis;
   for (auto& service : plan.services)
     if (!service.has_own_strategy) {
       if (plan.strategy.kind == StrategySpec::Kind::blue_green && service.target.kind == TargetSpec::Kind::plugin)

@@ -136,6 +136,31 @@ struct StrategySpec {
 };
 std::string_view to_string(StrategySpec::Kind kind);
 
+// Metric analysis (docs/analysis.md): Prometheus queries sampled after a
+// batch is verified; a failed analysis rolls the deploy back like a failed
+// health check.
+struct AnalysisQuerySpec {
+  std::string name;
+  std::string query;            // PromQL; ${VAR} replaced by resolve_plan
+  std::optional<double> below;  // a sample passes when value < below …
+  std::optional<double> above;  // … or value > above (exactly one of the two)
+  bool has_baseline = false;
+  std::string baseline_query;   // written, or (resolved) the query with ${VERSION} := ${PREVIOUS_VERSION}
+  bool baseline_written = false; // the plan wrote baseline.query itself
+  double max_ratio = 0;         // the canary's value may be at most max_ratio × the baseline's
+  std::string location;
+};
+struct AnalysisSpec {
+  std::string prometheus;       // the server's URL (may carry credentials), or empty …
+  std::string prometheus_env;   // … and the variable holding it, read at run time
+  Duration interval{std::chrono::minutes(1)};
+  int count = 5;                // samples per query
+  int failure_limit = 0;        // failed samples a query may have
+  bool inconclusive_pause = false; // no data: wait for --resume/--abort instead of rolling back
+  std::vector<AnalysisQuerySpec> queries;
+  std::string location;
+};
+
 struct ServiceSpec {
   std::string name;
   std::string location;
@@ -153,6 +178,7 @@ struct ServiceSpec {
   std::vector<BackupSpec> backups;
   StrategySpec strategy;   // the service's own, else the plan's
   bool has_own_strategy = false;
+  std::optional<AnalysisSpec> analysis; // the service's own, else the plan's
 };
 
 struct EnvironmentSpec {
@@ -260,6 +286,7 @@ struct Plan {
   std::vector<ServiceSpec> services;         // in file order
   std::vector<DatabaseSpec> databases;       // docs/database.md
   StrategySpec strategy;   // default for services that name none
+  std::optional<AnalysisSpec> analysis; // default for services that have none
   Duration deadline{std::chrono::minutes(15)}; // "if it is not fixed within the planned time, roll back"
   int keep_releases = 5;
   SigningSpec signing;

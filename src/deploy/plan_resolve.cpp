@@ -8,6 +8,7 @@
 
 #include "core/text.hpp"
 #include "deploy/plan.hpp"
+#include "deploy/plan_analysis.hpp"
 #include "deploy/plan_text.hpp"
 #include "deploy/plan_validate.hpp"
 #include "io/redactor.hpp"
@@ -287,6 +288,36 @@ void resolve_blue_green(const Interpolator& interpolate, ServiceSpec& service, c
   }
 }
 
+// The queries with the run's values. A baseline without its own query is
+// the canary's query asked about the previous version: ${VERSION} stands
+// for ${PREVIOUS_VERSION} there; without a previous version (a first
+// deploy) it stays empty and the baseline is not compared.
+void resolve_analysis(const Interpolator& interpolate, ServiceSpec& service) {
+  AnalysisSpec& spec = *service.analysis;
+  const std::string path = "services." + service.name + ".analysis";
+  spec.prometheus = interpolate(spec.prometheus, spec.location, path + ".prometheus");
+  if (!spec.prometheus.empty()) {
+    const std::string problem = prometheus_url_problem(spec.prometheus);
+    if (!problem.empty()) fail(spec.location, path + ".prometheus: " + problem);
+  }
+  const auto previous = interpolate.values().find("PREVIOUS_VERSION");
+  const std::string previous_version = previous == interpolate.values().end() ? "" : previous->second;
+  Variables before = interpolate.values();
+  before["VERSION"] = previous_version;
+  const Interpolator for_baseline(before, interpolate.suggestions(), "");
+  for (auto& query : spec.queries) {
+    const std::string at = path + ".queries." + query.name;
+    const std::string written = query.query;
+    query.query = interpolate(written, query.location, at + ".query");
+    if (core::trim(query.query).empty()) fail(query.location, at + ".query is empty once the variables are replaced");
+    if (!query.has_baseline) continue;
+    query.baseline_query = query.baseline_written
+                               ? interpolate(query.baseline_query, query.location, at + ".baseline.query")
+                               : for_baseline(written, query.location, at + ".query");
+    if (previous_version.empty()) query.baseline_query.clear();
+  }
+}
+
 ServiceSpec resolve_service(const Plan& plan, const Interpolator& interpolate, const ServiceSpec& spec) {
   ServiceSpec service = spec;
   const std::string path = "services." + service.name;
@@ -300,6 +331,7 @@ ServiceSpec resolve_service(const Plan& plan, const Interpolator& interpolate, c
   resolve_health(plan, interpolate.values(), service);
   if (service.strategy.kind == StrategySpec::Kind::blue_green)
     resolve_blue_green(interpolate, service, interpolate.values(), interpolate.suggestions());
+  if (service.analysis) resolve_analysis(interpolate, service);
   return service;
 }
 

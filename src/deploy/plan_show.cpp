@@ -6,7 +6,9 @@
 #include <filesystem>
 
 #include "deploy/actions.hpp"
+#include "deploy/analysis.hpp"
 #include "deploy/plan.hpp"
+#include "deploy/plan_analysis.hpp"
 #include "render/markdown.hpp"
 
 namespace deploy {
@@ -96,6 +98,52 @@ std::string describe_health(const ServiceSpec& service) {
          (checks == 1 ? " check" : " checks");
 }
 
+// Where the values come from; credentials in the URL are never shown.
+std::string prometheus_text(const AnalysisSpec& analysis) {
+  return analysis.prometheus_env.empty() ? display_url(analysis.prometheus) : "$" + analysis.prometheus_env;
+}
+
+std::string describe_analysis(const AnalysisSpec& analysis) {
+  return std::to_string(analysis.queries.size()) + (analysis.queries.size() == 1 ? " query" : " queries") + ", " +
+         std::to_string(analysis.count) + " samples " + format_duration(analysis.interval) + " apart from " +
+         prometheus_text(analysis) + "; failure_limit " + std::to_string(analysis.failure_limit) +
+         "; no data -> " + (analysis.inconclusive_pause ? "pause" : "fail");
+}
+
+// One line per query: "error-ratio: <PromQL> below 0.01"
+std::vector<std::string> analysis_lines(const ResolvedPlan& resolved) {
+  std::vector<std::string> out;
+  for (const auto& service : resolved.services) {
+    if (!service.analysis) continue;
+    out.push_back(service.name + ": " + describe_analysis(*service.analysis));
+    for (const auto& query : service.analysis->queries) {
+      out.push_back("  " + query.name + " " + threshold_text(query) + ": " + query.query);
+      if (query.has_baseline)
+        out.push_back("    baseline: " + (query.baseline_query.empty() ? std::string("(no previous version: not compared)")
+                                                                          : query.baseline_query));
+    }
+  }
+  return out;
+}
+
+nlohmann::json analysis_spec_json(const AnalysisSpec& analysis) {
+  nlohmann::json queries = nlohmann::json::array();
+  for (const auto& query : analysis.queries) {
+    nlohmann::json item = {{"name", query.name}, {"query", query.query}, {"threshold", threshold_text(query)}};
+    if (query.below) item["below"] = *query.below;
+    if (query.above) item["above"] = *query.above;
+    if (query.has_baseline) item["baseline"] = {{"query", query.baseline_query}, {"max_ratio", query.max_ratio}};
+    queries.push_back(item);
+  }
+  return {{"prometheus", analysis.prometheus_env.empty() ? display_url(analysis.prometheus) : ""},
+          {"prometheus_env", analysis.prometheus_env},
+          {"interval_ms", analysis.interval.count()},
+          {"count", analysis.count},
+          {"failure_limit", analysis.failure_limit},
+          {"inconclusive", analysis.inconclusive_pause ? "pause" : "fail"},
+          {"queries", queries}};
+}
+
 std::vector<std::string> service_names(const ResolvedPlan& resolved) {
   std::vector<std::string> names;
   for (const auto& service : resolved.services)
@@ -121,11 +169,18 @@ std::vector<std::string> preflight_rules(const ResolvedPlan& resolved) {
 }
 
 std::vector<std::string> automatic_rules(const ResolvedPlan& resolved) {
-  return {"any step fails, or a service fails its verification -> the services switched so far are rolled back "
-          "(the rollback steps, for those services only)",
-          "past the deadline (" + format_duration(resolved.deadline) + " from the start until verified) -> roll back",
-          "rollback verified -> exit 1; rollback failed -> exit 5",
-          "interrupted (SIGINT/SIGTERM) -> roll back, exit 130"};
+  std::vector<std::string> rules = {
+      "any step fails, or a service fails its verification -> the services switched so far are rolled back "
+      "(the rollback steps, for those services only)",
+      "past the deadline (" + format_duration(resolved.deadline) + " from the start until verified) -> roll back",
+      "rollback verified -> exit 1; rollback failed -> exit 5",
+      "interrupted (SIGINT/SIGTERM) -> roll back, exit 130"};
+  const bool analysed = std::any_of(resolved.services.begin(), resolved.services.end(),
+                                    [](const ServiceSpec& service) { return service.analysis.has_value(); });
+  if (analysed)
+    rules.insert(rules.begin() + 1, "a metric analysis fails, or has no data (inconclusive: fail) -> roll back, as for "
+                                    "a failed verification; Prometheus unreachable 3 times in a row counts as failed");
+  return rules;
 }
 
 struct Header {
@@ -177,6 +232,7 @@ std::string services_text(const ResolvedPlan& resolved) {
     out += indent + "strategy: " + service.strategy.display() + "\n";
     out += indent + "artifact: " + describe_artifact(service.artifact) + "\n";
     out += indent + "health: " + describe_health(service) + "\n";
+    if (service.analysis) out += indent + "analysis: " + describe_analysis(*service.analysis) + "\n";
   }
   return out;
 }
@@ -270,7 +326,8 @@ nlohmann::json service_json(const ServiceSpec& service) {
           {"backups", backups},
           {"strategy", {{"type", std::string(to_string(service.strategy.kind))},
                         {"text", service.strategy.display()},
-                        {"max_failures", service.strategy.max_failures}}}};
+                        {"max_failures", service.strategy.max_failures}}},
+          {"analysis", service.analysis ? analysis_spec_json(*service.analysis) : nlohmann::json(nullptr)}};
 }
 
 nlohmann::json actions_json(const std::vector<Action>& actions) {
@@ -344,6 +401,9 @@ std::string render_plan_text(const ResolvedPlan& resolved) {
   if (!resolved.databases.empty())
     out += "\nDatabases (docs/database.md; `shipgate db plan` shows what a run would apply):\n" +
            join(database_lines(resolved), "\n") + "\n";
+  const auto analysis = analysis_lines(resolved);
+  if (!analysis.empty())
+    out += "\nMetric analysis (docs/analysis.md), after each batch is verified:\n  " + join(analysis, "\n  ") + "\n";
   out += "\nBefore anything changes (else exit 4):\n" + bullets_text(preflight_rules(resolved));
   out += "\nDeploy:\n" + join(numbered_text(deploy_actions(resolved)), "\n") + "\n";
   out += "\nAutomatically:\n" + bullets_text(automatic_rules(resolved));
@@ -359,6 +419,9 @@ std::string render_plan_markdown(const ResolvedPlan& resolved) {
     out += "| " + md(label) + " | " + md(value) + " |\n";
   out += "\n### Services, in deploy order\n\n" + services_markdown(resolved);
   if (!resolved.databases.empty()) out += "### Databases\n\n```\n" + join(database_lines(resolved), "\n") + "\n```\n\n";
+  const auto analysis = analysis_lines(resolved);
+  if (!analysis.empty())
+    out += "### Metric analysis, after each batch is verified\n\n```\n" + join(analysis, "\n") + "\n```\n\n";
   out += "### Before anything changes (else exit 4)\n\n" + bullets_markdown(preflight_rules(resolved));
   out += "### Deploy\n\n" + numbered_markdown(deploy_actions(resolved));
   out += "### Automatically\n\n" + bullets_markdown(automatic_rules(resolved));

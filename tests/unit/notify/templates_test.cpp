@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "../support/temp_dir.hpp"
+#include "deploy/analysis.hpp"
 #include "notify/templates.hpp"
 
 namespace fs = std::filesystem;
@@ -29,6 +30,17 @@ nlohmann::json sample() {
           {"comment", "回滚后一切正常"},
           {"attachments", {"launch-plan.md", "db-scripts.zip"}},
           {"has_attachments", true},
+          {"analysis", deploy::notification_analysis(nlohmann::json::parse(R"json([
+             {"service": "web", "batch": 1, "decision": "failed",
+              "reason": "error-ratio failed 2 of 2 samples (failure_limit 0): 0.5026, 0.4981; must be below 0.01",
+              "queries": [
+                {"name": "error-ratio", "query": "sum(rate(errors[1m]))", "threshold": "below 0.01",
+                 "samples": [{"at": "2026-11-22T12:18:11Z", "value": 0.5026, "baseline": null, "verdict": "failed", "note": ""},
+                             {"at": "2026-11-22T12:18:13Z", "value": 0.4981, "baseline": null, "verdict": "failed", "note": ""}]},
+                {"name": "p95-latency", "query": "histogram_quantile(0.95, …)", "threshold": "below 0.3, at most 1.5 × the baseline",
+                 "samples": [{"at": "2026-11-22T12:18:11Z", "value": 0.021, "baseline": 0.019, "verdict": "passed", "note": ""},
+                             {"at": "2026-11-22T12:18:13Z", "value": null, "baseline": null, "verdict": "inconclusive", "note": ""}]}]}])json"))},
+          {"has_analysis", true},
           {"ci",
            {{"provider", "gitlab"},
             {"pipeline_url", "https://gitlab.example.com/shop/-/pipelines/812"},
