@@ -102,6 +102,26 @@ core::Result<std::string> render_text(const std::string& text, TemplateKind kind
   std::string out = tmpl.render(to_data(data));
   if (!tmpl.is_valid())
     return core::make_error(ErrorKind::invalid_input, "template " + origin + ": " + tmpl.error_message());
+  if (kind == TemplateKind::text || kind == TemplateKind::markdown) {
+    // At most one blank line in a row: the mustache library leaves the line
+    // break after a section that is not shown ({{#comment}} without a
+    // comment), which would pile up empty lines.
+    std::string tidy;
+    tidy.reserve(out.size());
+    int breaks = 0;
+    for (const char c : out) {
+      if (c == '\n') {
+        if (++breaks > 2) {
+          if (!tidy.empty() && tidy.back() == '\r') tidy.pop_back();
+          continue;
+        }
+      } else if (c != '\r') {
+        breaks = 0;
+      }
+      tidy += c;
+    }
+    out = std::move(tidy);
+  }
   if (kind == TemplateKind::subject) {
     // One line: a subject never carries a line break (no header injection).
     for (char& c : out)

@@ -126,3 +126,16 @@ TEST_CASE("templates: escaping in HTML only, subjects on one line, values from t
         "shipped:zh/deploy-succeeded.subject.mustache");
   CHECK_FALSE(notify::Templates{"fr", std::nullopt}.find("released", TemplateKind::text).ok());
 }
+
+TEST_CASE("templates: sections that are not shown leave at most one blank line") {
+  const std::string text = "A\n{{#comment}}\n\nC: {{comment}}\n{{/comment}}\n{{#has_attachments}}\n\nAttached\n"
+                           "{{/has_attachments}}\n{{#ci.user}}\nU\n{{/ci.user}}\n\nEND\n";
+  for (const auto kind : {TemplateKind::text, TemplateKind::markdown}) {
+    CHECK(*notify::render_text(text, kind, {{"x", 1}}, "t") == "A\n\nEND\n");
+    CHECK(*notify::render_text(text, kind, {{"comment", "ok"}}, "t") == "A\n\nC: ok\n\nEND\n");
+  }
+  // Line breaks as CR LF are tidied the same way, without a stray CR.
+  CHECK(*notify::render_text("A\r\n\r\n\r\n\r\nB", TemplateKind::text, nlohmann::json::object(), "t") == "A\r\n\r\nB");
+  // HTML is left as it is: blank lines mean nothing there.
+  CHECK(*notify::render_text("A\n\n\n\nB", TemplateKind::html, nlohmann::json::object(), "t") == "A\n\n\n\nB");
+}
