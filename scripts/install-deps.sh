@@ -31,6 +31,8 @@ packages=(
   faketime
   # metric analysis of canaries against a real Prometheus server
   prometheus
+  # release metrics pushed to a real Pushgateway
+  prometheus-pushgateway
 )
 
 missing=()

@@ -2,9 +2,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "ci/commit_time.hpp"
 #include "core/interrupt.hpp"
 #include "core/text.hpp"
 #include "io/output.hpp"
+#include "metrics/step_metrics.hpp"
 #include "render/publish.hpp"
 #include "steps/registry.hpp"
 
@@ -30,9 +32,10 @@ private:
   CLI::App& m_app;
 };
 
-// Options every step has: artifacts, CI context overrides, secrets, colour.
+// Options every step has: artifacts, metrics, CI context overrides, secrets, colour.
 struct CommonOptions {
   render::PublishOptions publish;
+  metrics::StepMetricsOptions metrics;
   std::string color = "auto";
   ci::Overrides overrides;
   std::vector<std::string> secret_env;
@@ -54,6 +57,12 @@ void add_common(CLI::App& app, CommonOptions& o) {
   app.add_option("--job-url", o.overrides.job_url, "Job URL (default: from the CI)")->group("CI context");
   app.add_option("--user", o.overrides.user, "User who triggered the run (default: from the CI)")->group("CI context");
   app.add_option("--environment", o.overrides.environment, "Target environment: dev, test, staging, prod")->group("CI context");
+  app.add_option("--pushgateway", o.metrics.pushgateway_url,
+                 "Push the step's outcome, duration and version to this Prometheus Pushgateway (docs/metrics.md)")
+      ->group("Metrics");
+  app.add_option("--metrics-textfile", o.metrics.textfile_path,
+                 "Write the same metrics to FILE.prom for node-exporter's textfile collector (replaced atomically)")
+      ->group("Metrics");
   app.add_option("--secret-env", o.secret_env, "Name of an environment variable whose value is masked in all output; repeatable")
       ->group("Secrets");
 }
@@ -154,12 +163,40 @@ int report_error(const core::Error& error, io::Output& output) {
   return core::to_int(core::exit_code_for(error.kind));
 }
 
+// The step's metrics (--pushgateway, --metrics-textfile), after its other
+// outputs. A push or file that fails is reported, and is to the exit code
+// what an artifact that cannot be written is: a passing step exits 3.
+int publish_metrics(const core::StepResult& result, int exit_code, const ci::CiContext& context,
+                    const CommonOptions& common, io::Output& output) {
+  const auto errors = metrics::publish_step_metrics(result, exit_code, context, common.metrics, output);
+  for (const auto& error : errors) output.err("shipgate: error: metrics: " + error.describe() + "\n");
+  output.flush();
+  return !errors.empty() && exit_code == 0 ? core::to_int(core::ExitCode::runtime) : exit_code;
+}
+
+// A step that ended in an error (no result) still reports its exit code
+// to the metrics: a deploy that could not start is worth an alert too.
+int report_step_error(const steps::Step& step, const core::Error& error, core::SystemTime started,
+                      const ci::CiContext& context, const CommonOptions& common, io::Output& output) {
+  const int exit_code = report_error(error, output);
+  if (!common.metrics.any()) return exit_code;
+  core::StepResult failed;
+  failed.step = step.name();
+  failed.exit_code = core::exit_code_for(error.kind);
+  failed.started_at = started;
+  failed.finished_at = std::chrono::system_clock::now();
+  return publish_metrics(failed, exit_code, context, common, output);
+}
+
 int run_step(steps::Step& step, const CommonOptions& common, const Process& process) {
   const ci::CiContext context = ci::read_context(process.env, process.terminal, common.overrides);
   io::Output output(io::Redactor::from_environment(process.env, common.secret_env), process.out, process.err);
+  if (auto problem = metrics::check_options(common.metrics)) return report_error(*problem, output);
+  if (const auto commit = ci::commit_time(process.env, context); !commit.problem.empty())
+    output.err("shipgate: warning: " + commit.problem + "; the ledger records no commit time (docs/metrics.md)\n");
   const core::SystemTime started = std::chrono::system_clock::now();
   auto result = step.run({context, process.env, output, started, common.publish.quiet});
-  if (!result) return report_error(result.error(), output);
+  if (!result) return report_step_error(step, result.error(), started, context, common, output);
   result->started_at = started;
   result->finished_at = std::chrono::system_clock::now();
   render::PublishOptions publish = common.publish;
@@ -169,6 +206,7 @@ int run_step(steps::Step& step, const CommonOptions& common, const Process& proc
   for (const auto& error : errors) output.err("shipgate: error: " + error.describe() + "\n");
   if (!errors.empty() && exit_code == 0) exit_code = core::to_int(core::ExitCode::runtime);
   output.flush();
+  exit_code = publish_metrics(*result, exit_code, context, common, output);
   if (core::interrupted()) return core::to_int(core::ExitCode::interrupted);
   return exit_code;
 }

@@ -39,6 +39,7 @@ struct TimeField {
 constexpr TimeField k_time_fields[] = {
     {"started_at", &LedgerEntry::started_at},
     {"finished_at", &LedgerEntry::finished_at},
+    {"commit_time", &LedgerEntry::commit_time},
 };
 
 bool is_known_field(const std::string& key) {
@@ -58,7 +59,9 @@ std::string problem_with(const json& line) {
     if (line.contains(field.name) && !line[field.name].is_string())
       return std::string("\"") + field.name + "\" is not a string";
   for (const auto& field : k_time_fields) {
-    if (!line.contains(field.name)) continue;
+    // A commit time only feeds a figure: one that cannot be read is
+    // dropped, never the entry a rollback may need.
+    if (!line.contains(field.name) || std::string_view(field.name) == "commit_time") continue;
     const auto& value = line[field.name];
     if (!value.is_string() || !core::parse_time(value.get<std::string>()))
       return std::string("\"") + field.name + "\" is not an RFC 3339 time";

@@ -36,6 +36,9 @@ struct LedgerEntry {
   std::string reason;               // why (failure, --reason TEXT)
   core::SystemTime started_at{};
   core::SystemTime finished_at{};
+  // When `commit` was made, if the CI said (ci/commit_time.hpp); the lead
+  // time of `shipgate metrics` (docs/metrics.md). Unset: unknown.
+  core::SystemTime commit_time{};
   nlohmann::json extra = nlohmann::json::object(); // unknown fields are kept when read
 
   nlohmann::json to_json() const;

@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include "ci/commit_time.hpp"
 #include "core/interrupt.hpp"
 #include "core/text.hpp"
 #include "core/time.hpp"
@@ -233,6 +234,8 @@ LedgerEntry base_entry(const EngineContext& context, const std::string& run_id, 
   entry.pipeline_url = context.ci.pipeline_url;
   entry.job_url = context.ci.job_url;
   entry.started_at = context.now;
+  // With the commit, when it was made: the lead time of docs/metrics.md.
+  if (const auto made = ci::commit_time(context.env, context.ci).time) entry.commit_time = *made;
   return entry;
 }
 

@@ -4,6 +4,7 @@
 
 #include "steps/deploy_stage.hpp"
 #include "steps/gate_on_test_report.hpp"
+#include "steps/metrics_command.hpp"
 #include "steps/plan_commands.hpp"
 #include "steps/smoke_test.hpp"
 
@@ -17,6 +18,7 @@ std::vector<std::unique_ptr<Step>> make_steps() {
   all.push_back(make_rollback());
   all.push_back(make_status());
   all.push_back(make_history());
+  all.push_back(make_metrics());
   all.push_back(make_plan_validate());
   all.push_back(make_plan_show());
   all.push_back(make_release_unblock());
